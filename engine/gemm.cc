@@ -1,0 +1,80 @@
+// engine/gemm.cc — BLAS and reference GEMM, explicit instantiations for float and double.
+#include "engine/gemm.h"
+
+#include "engine/check.h"
+
+#include <atomic>
+#include <cblas.h>
+
+namespace unroll {
+
+namespace {
+std::atomic<GemmBackend> g_backend{GemmBackend::Blas};
+CBLAS_TRANSPOSE cb(Trans t) { return t == Trans::N ? CblasNoTrans : CblasTrans; }
+}  // namespace
+
+void set_gemm_backend(GemmBackend b) { g_backend = b; }
+GemmBackend gemm_backend() { return g_backend; }
+void set_blas_threads(int n) { openblas_set_num_threads(n); }
+int blas_threads() { return openblas_get_num_threads(); }
+
+// C[i, j] = alpha · Σ_k op(A)[i, k] · op(B)[k, j] + beta · C[i, j]; accumulates in double for a stable reference.
+template <class T>
+void gemm_reference_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                        std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j) {
+      double acc = 0;
+      for (std::size_t k = 0; k < K; ++k) {
+        T a = ta == Trans::N ? A[i * lda + k] : A[k * lda + i];
+        T b = tb == Trans::N ? B[k * ldb + j] : B[j * ldb + k];
+        acc += double(a) * double(b);
+      }
+      T& c = C[i * ldc + j];
+      c = (beta == T(0) ? T(0) : beta * c) + alpha * T(acc);
+    }
+}
+
+template <class T>
+void gemm_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
+              const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // BLAS leaves C untouched when K = 0 only if beta = 1; make the empty sum explicit
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  if (g_backend == GemmBackend::Reference) {
+    gemm_reference_raw(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, cb(ta), cb(tb), int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C,
+                int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, cb(ta), cb(tb), int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C,
+                int(ldc));
+}
+
+template <class T>
+void gemm(Trans ta, Trans tb, T alpha, const Mat<T>& A, const Mat<T>& B, T beta, Mat<T>& C, const char* op) {
+  std::size_t M = ta == Trans::N ? A.shape(0) : A.shape(1);
+  std::size_t K = ta == Trans::N ? A.shape(1) : A.shape(0);
+  std::size_t Kb = tb == Trans::N ? B.shape(0) : B.shape(1);
+  std::size_t N = tb == Trans::N ? B.shape(1) : B.shape(0);
+  UNROLL_CHECK(K == Kb, "{}: inner dims differ: op(a) is {}, op(b) is {}", op, shape_str(M, K), shape_str(Kb, N));
+  UNROLL_CHECK(C.shape(0) == M && C.shape(1) == N, "{}: output is {}, expected {}", op, shape_str(C), shape_str(M, N));
+  gemm_raw(ta, tb, M, N, K, alpha, A.data(), A.shape(1), B.data(), B.shape(1), beta, C.data(), C.shape(1));
+}
+
+#define UNROLL_INSTANTIATE(T)                                                                                   \
+  template void gemm_raw<T>(Trans, Trans, std::size_t, std::size_t, std::size_t, T, const T*, std::size_t,      \
+                            const T*, std::size_t, T, T*, std::size_t);                                         \
+  template void gemm_reference_raw<T>(Trans, Trans, std::size_t, std::size_t, std::size_t, T, const T*,        \
+                                      std::size_t, const T*, std::size_t, T, T*, std::size_t);                  \
+  template void gemm<T>(Trans, Trans, T, const Mat<T>&, const Mat<T>&, T, Mat<T>&, const char*);
+UNROLL_INSTANTIATE(float)
+UNROLL_INSTANTIATE(double)
+#undef UNROLL_INSTANTIATE
+
+}  // namespace unroll

@@ -1,0 +1,175 @@
+// engine/var.cc — the tape: node lifetime, make_op, iterative topological sort, backward, modes.
+#include "engine/var.h"
+
+#include <cmath>
+#include <unordered_set>
+
+namespace unroll {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+thread_local bool g_anomaly = false;
+
+// First non-finite entry of m as "(r, c) = nan", or empty.
+template <class T>
+std::string first_non_finite(const Mat<T>& m) {
+  for (std::size_t r = 0; r < m.shape(0); ++r)
+    for (std::size_t c = 0; c < m.shape(1); ++c)
+      if (!std::isfinite(m(r, c))) return fmt::format("({}, {}) = {}", r, c, m(r, c));
+  return {};
+}
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+bool anomaly_enabled() { return g_anomaly; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+AnomalyGuard::AnomalyGuard(bool on) : prev_(g_anomaly) { g_anomaly = on; }
+AnomalyGuard::~AnomalyGuard() { g_anomaly = prev_; }
+
+// Dropping the last handle to the end of a 10,000-step chain would recurse 10,000 destructors deep;
+// instead, steal the parents of every node we are the last owner of and release them from a loop.
+template <class T>
+Node<T>::~Node() {
+  std::vector<std::shared_ptr<Node>> stack = std::move(parents);
+  while (!stack.empty()) {
+    std::shared_ptr<Node> p = std::move(stack.back());
+    stack.pop_back();
+    if (p && p.use_count() == 1) {
+      for (auto& q : p->parents) stack.push_back(std::move(q));
+      p->parents.clear();
+    }
+  }
+}
+
+template <class T>
+T Var<T>::item() const {
+  UNROLL_CHECK(node_ && value().size() == 1, "item: needs a [1, 1] value, got {}",
+               node_ ? shape_str(value()) : std::string("an undefined Var"));
+  return value()(0, 0);
+}
+
+template <class T>
+void Var<T>::zero_grad() {
+  node_->grad = zeros<T>(rows(), cols());
+}
+
+template <class T>
+std::vector<Node<T>*> topo_order(Node<T>* root) {
+  std::vector<Node<T>*> order;
+  std::unordered_set<Node<T>*> seen;
+  std::vector<std::pair<Node<T>*, std::size_t>> stack;  // (node, next parent to visit)
+  stack.emplace_back(root, 0);
+  seen.insert(root);
+  while (!stack.empty()) {
+    auto& [n, i] = stack.back();
+    if (i < n->parents.size()) {
+      Node<T>* p = n->parents[i++].get();
+      if (seen.insert(p).second) stack.emplace_back(p, 0);
+    } else {
+      order.push_back(n);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+template <class T>
+void Var<T>::backward() const {
+  UNROLL_CHECK(node_ && value().size() == 1,
+               "backward: without a seed gradient the output must be [1, 1], got {} (pass dy of that shape)",
+               node_ ? shape_str(value()) : std::string("an undefined Var"));
+  backward(full<T>(1, 1, T(1)));
+}
+
+template <class T>
+void Var<T>::backward(const Mat<T>& seed) const {
+  UNROLL_CHECK(node_, "backward: called on an undefined Var");
+  UNROLL_CHECK(seed.shape() == value().shape(), "backward: seed is {}, output is {} (they must match)",
+               shape_str(seed), shape_str(value()));
+  if (!node_->requires_grad) return;  // nothing upstream takes a gradient
+  std::vector<Node<T>*> order = topo_order(node_.get());
+  // Intermediate gradients restart from zero on every pass; leaf gradients accumulate (zero_grad clears them).
+  for (Node<T>* n : order) {
+    if (!n->requires_grad) continue;
+    if (n->backward_fn || n->grad.shape() != n->value.shape()) n->grad = zeros<T>(n->value.shape(0), n->value.shape(1));
+  }
+  node_->grad += seed;
+  const bool anomaly = g_anomaly;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node<T>* n = *it;
+    if (!n->backward_fn) continue;
+    n->backward_fn(*n);
+    if (anomaly) {
+      for (std::size_t i = 0; i < n->parents.size(); ++i) {
+        if (!n->wants(i)) continue;
+        std::string bad = first_non_finite(n->parents[i]->grad);
+        if (!bad.empty())
+          throw NumericError(fmt::format("anomaly: backward of '{}' gave a non-finite gradient for input {} at {}",
+                                         n->op, i, bad));
+      }
+    }
+  }
+}
+
+template <class T>
+Var<T> parameter(Mat<T> value, std::string name) {
+  auto n = std::make_shared<Node<T>>();
+  n->value = std::move(value);
+  n->requires_grad = true;
+  n->name = std::move(name);
+  return Var<T>(std::move(n));
+}
+
+template <class T>
+Var<T> constant(Mat<T> value) {
+  auto n = std::make_shared<Node<T>>();
+  n->value = std::move(value);
+  return Var<T>(std::move(n));
+}
+
+template <class T>
+Var<T> detach(const Var<T>& x) {
+  UNROLL_CHECK(x.defined(), "detach: undefined Var");
+  auto n = std::make_shared<Node<T>>();
+  n->value = x.value();
+  n->op = "detach";
+  return Var<T>(std::move(n));
+}
+
+template <class T>
+Var<T> make_op(const char* op, Mat<T> value, std::vector<Var<T>> parents, std::function<void(Node<T>&)> backward_fn) {
+  auto n = std::make_shared<Node<T>>();
+  n->value = std::move(value);
+  n->op = op;
+  if (g_anomaly) {
+    std::string bad = first_non_finite(n->value);
+    if (!bad.empty()) throw NumericError(fmt::format("anomaly: op '{}' produced a non-finite value at {}", op, bad));
+  }
+  bool needs = false;
+  for (std::size_t i = 0; i < parents.size(); ++i) {
+    UNROLL_CHECK(parents[i].defined(), "{}: input {} is an undefined Var", op, i);
+    needs = needs || parents[i].requires_grad();
+  }
+  if (needs && g_grad_enabled) {
+    n->requires_grad = true;
+    n->parents.reserve(parents.size());
+    for (auto& p : parents) n->parents.push_back(p.node_ptr());
+    n->backward_fn = std::move(backward_fn);
+  }
+  return Var<T>(std::move(n));
+}
+
+#define UNROLL_INSTANTIATE(T)                                                                             \
+  template struct Node<T>;                                                                                \
+  template class Var<T>;                                                                                  \
+  template Var<T> parameter<T>(Mat<T>, std::string);                                                      \
+  template Var<T> constant<T>(Mat<T>);                                                                    \
+  template Var<T> detach<T>(const Var<T>&);                                                               \
+  template Var<T> make_op<T>(const char*, Mat<T>, std::vector<Var<T>>, std::function<void(Node<T>&)>);    \
+  template std::vector<Node<T>*> topo_order<T>(Node<T>*);
+UNROLL_INSTANTIATE(float)
+UNROLL_INSTANTIATE(double)
+#undef UNROLL_INSTANTIATE
+
+}  // namespace unroll
