@@ -2,6 +2,7 @@
 #include "models/data/brown.h"
 
 #include "models/data/tokenize.h"
+#include "models/data/vocab.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -101,6 +102,36 @@ std::size_t count_tokens(const std::vector<TaggedSentence>& sentences) {
   std::size_t n = 0;
   for (const auto& s : sentences) n += s.words.size();
   return n;
+}
+
+}  // namespace unroll::data
+
+// ---- word-LM view ------------------------------------------------------------------------------------------
+
+namespace unroll::data {
+
+std::vector<std::vector<std::string>> lower_words(const std::vector<TaggedSentence>& sentences) {
+  std::vector<std::vector<std::string>> out;
+  out.reserve(sentences.size());
+  for (const auto& s : sentences) out.push_back(to_lower_ascii(s.words));
+  return out;
+}
+
+Vocab brown_lm_vocab(const std::vector<TaggedSentence>& train) {
+  Counter counts;
+  for (const auto& s : train)
+    for (const auto& w : s.words) counts.add(to_lower_ascii(w));
+  return Vocab::build(counts, {.min_count = 1, .max_size = brown_lm_max_words});
+}
+
+std::vector<std::int64_t> brown_lm_stream(const std::vector<TaggedSentence>& sentences, const Vocab& vocab) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(count_tokens(sentences) + sentences.size());
+  for (const auto& s : sentences) {
+    for (const auto& w : s.words) ids.push_back(vocab.id(to_lower_ascii(w)));
+    ids.push_back(Vocab::eos);
+  }
+  return ids;
 }
 
 }  // namespace unroll::data

@@ -8,6 +8,7 @@
 #include "models/data/utf8.h"
 
 #include <array>
+#include <cstdint>
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -45,4 +46,16 @@ BrownCorpus load_brown(const std::filesystem::path& dir = default_brown_dir(), U
 // Corpus statistics, for checking against DATA.md.
 std::size_t count_tokens(const std::vector<TaggedSentence>& sentences);
 
+}  // namespace unroll::data
+
+// ---- The word-LM view of Brown (DATA.md: lower-cased words, 9,998 most frequent train words + <unk> + <eos>,
+// <eos> after every sentence). Ids come from Vocab (reserved ids included: <pad> and <bos> are never targets, so
+// the scored outcomes are brown_lm_num_outcomes = 10,000).
+namespace unroll::data {
+class Vocab;
+inline constexpr std::size_t brown_lm_max_words = 9998, brown_lm_num_outcomes = 10000;
+std::vector<std::vector<std::string>> lower_words(const std::vector<TaggedSentence>& sentences);
+Vocab brown_lm_vocab(const std::vector<TaggedSentence>& train);  // frozen; ties broken by first occurrence
+// Every sentence's ids followed by <eos>, concatenated (the LSTM's training stream).
+std::vector<std::int64_t> brown_lm_stream(const std::vector<TaggedSentence>& sentences, const Vocab& vocab);
 }  // namespace unroll::data

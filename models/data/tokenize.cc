@@ -21,9 +21,9 @@ bool starts_upper_ascii(std::string_view s) { return !s.empty() && s[0] >= 'A' &
 
 namespace {
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool is_word_byte(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || u >= 0x80;
+// Non-ASCII bytes separate tokens too ("café" -> "caf"): with them kept whole naive Bayes gets 0.823, not the
+// 0.820 of ../shared/DATA.md, so the reference evidently tokenised with the ASCII class [a-z0-9'].
+bool is_word_byte(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'';
 }
 }  // namespace
 

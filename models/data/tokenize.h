@@ -15,8 +15,8 @@ bool starts_upper_ascii(std::string_view s);  // "capitalised" in the Brown base
 // Splits on ASCII white space (space, \t, \n, \r, \f, \v); no empty tokens.
 std::vector<std::string> split_whitespace(std::string_view s);
 
-// Sentiment tokenizer: lower-case, tokens are maximal runs of [a-z0-9'] or of non-ASCII bytes (UTF-8 letters
-// stay whole); everything else (punctuation, spaces) separates tokens and is dropped.
+// Sentiment tokenizer: lower-case, tokens are maximal runs of ASCII [a-z0-9']; everything else (punctuation,
+// spaces, non-ASCII bytes) separates tokens and is dropped.
 // "Don't buy it!!" -> {"don't", "buy", "it"}. With it the naive Bayes baseline gets DATA.md's 0.820.
 std::vector<std::string> tokenize_sentiment(std::string_view text);
 
