@@ -149,6 +149,9 @@ SafeTensors SafeTensors::parse(std::string bytes, std::string source) {
   if (n < 2) fail(src, fmt::format("header length {} is too short for a JSON object", n));
   if (bytes[8] != '{') fail(src, fmt::format("header must begin with '{{', got byte 0x{:02x}", static_cast<unsigned char>(bytes[8])));
 
+  // nlohmann's lexer takes a NUL byte for the end of the input: "{...}\0junk" would parse. Refuse it.
+  if (auto nul = std::string_view(bytes).substr(8, n).find('\0'); nul != std::string_view::npos)
+    fail(src, fmt::format("header contains a NUL byte at offset {} (JSON text and space padding only)", 8 + nul));
   json header = parse_header(std::string_view(bytes).substr(8, n), src);
   if (!header.is_object()) fail(src, "header is not a JSON object");
 
