@@ -30,7 +30,7 @@ Batch pad_batch(const std::vector<std::vector<std::int64_t>>& seqs, const std::v
   return b;
 }
 
-Batch pad_batch(const std::vector<std::vector<std::int64_t>>& seqs, std::int64_t pad) {
+Batch pad_all(const std::vector<std::vector<std::int64_t>>& seqs, std::int64_t pad) {
   std::vector<std::size_t> all(seqs.size());
   std::iota(all.begin(), all.end(), 0);
   return pad_batch(seqs, all, pad);

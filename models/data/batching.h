@@ -23,8 +23,8 @@ struct Batch {
 // Rows = seqs[which[0]], seqs[which[1]], ... padded with `pad` to the longest; DataError if `which` is out of range.
 Batch pad_batch(const std::vector<std::vector<std::int64_t>>& seqs, const std::vector<std::size_t>& which,
                 std::int64_t pad = Vocab::pad);
-// All of seqs, in order.
-Batch pad_batch(const std::vector<std::vector<std::int64_t>>& seqs, std::int64_t pad = Vocab::pad);
+// All of seqs, in order (a distinct name: pad_batch(seqs, {3}) would otherwise silently pick pad = 3).
+Batch pad_all(const std::vector<std::vector<std::int64_t>>& seqs, std::int64_t pad = Vocab::pad);
 
 // Uniform in [0, n) from raw 64-bit output; and an in-place Fisher-Yates shuffle, identical across platforms.
 std::uint64_t uniform_below(std::uint64_t raw, std::uint64_t n);
