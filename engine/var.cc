@@ -2,6 +2,8 @@
 #include "engine/var.h"
 
 #include <cmath>
+#include <mutex>
+#include <set>
 #include <unordered_set>
 
 namespace unroll {
@@ -9,6 +11,14 @@ namespace unroll {
 namespace {
 thread_local bool g_grad_enabled = true;
 thread_local bool g_anomaly = false;
+thread_local const char* g_scope = nullptr;
+
+const char* intern(const std::string& s) {
+  static std::mutex mu;
+  static std::set<std::string> table;
+  std::lock_guard<std::mutex> lock(mu);
+  return table.insert(s).first->c_str();
+}
 
 // First non-finite entry of m as "(r, c) = nan", or empty.
 template <class T>
@@ -24,6 +34,11 @@ bool grad_enabled() { return g_grad_enabled; }
 bool anomaly_enabled() { return g_anomaly; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+ScopeGuard::ScopeGuard(const std::string& label) : prev_(g_scope) {
+  g_scope = intern(prev_ ? std::string(prev_) + " / " + label : label);
+}
+ScopeGuard::~ScopeGuard() { g_scope = prev_; }
+const char* current_scope() { return g_scope; }
 AnomalyGuard::AnomalyGuard(bool on) : prev_(g_anomaly) { g_anomaly = on; }
 AnomalyGuard::~AnomalyGuard() { g_anomaly = prev_; }
 
@@ -142,6 +157,7 @@ Var<T> make_op(const char* op, Mat<T> value, std::vector<Var<T>> parents, std::f
   auto n = std::make_shared<Node<T>>();
   n->value = std::move(value);
   n->op = op;
+  n->scope = g_scope;
   if (g_anomaly) {
     std::string bad = first_non_finite(n->value);
     if (!bad.empty()) throw NumericError(fmt::format("anomaly: op '{}' produced a non-finite value at {}", op, bad));

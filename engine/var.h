@@ -26,6 +26,7 @@ struct Node {
   const char* op = "leaf";
   bool requires_grad = false;                   // leaves: set for parameters; ops: any parent requires it
   std::string name;                             // optional label (parameters, gradcheck reports, graph dumps)
+  const char* scope = nullptr;                  // the ScopeGuard label active when the op ran (graph dumps)
 
   Node& parent(std::size_t i) { return *parents[i]; }
   // True when parent i takes a gradient; backward functions skip the others.
@@ -107,6 +108,20 @@ class AnomalyGuard {
  private:
   bool prev_;
 };
+
+// Labels the ops created while it lives ("t=3", "layer 1 reverse") so a graph dump can group the unrolled
+// graph by time step, layer and direction. Nested guards join their labels with " / ". Labels are interned
+// (kept for the life of the process), so use a bounded set of them.
+class ScopeGuard {
+ public:
+  explicit ScopeGuard(const std::string& label);
+  ~ScopeGuard();
+  ScopeGuard(const ScopeGuard&) = delete;
+  ScopeGuard& operator=(const ScopeGuard&) = delete;
+ private:
+  const char* prev_;
+};
+const char* current_scope();
 
 extern template struct Node<float>;
 extern template struct Node<double>;
