@@ -229,18 +229,6 @@ Var<T> Recurrent<T>::step(const Var<T>& x, std::vector<CellState<T>>& state, Rng
 // ---- gradient flow ---------------------------------------------------------------------------------
 
 template <class T>
-std::vector<double> grad_norms(const std::vector<Var<T>>& vs) {
-  std::vector<double> out;
-  for (const auto& v : vs) {
-    double s = 0;
-    if (v.defined() && v.grad().size() == v.value().size())
-      for (T g : v.grad()) s += double(g) * double(g);
-    out.push_back(std::sqrt(s));
-  }
-  return out;
-}
-
-template <class T>
 std::vector<double> gradient_norms(const RecurrentOutput<T>& out, int layer, int direction) {
   const int D = out.directions, L = int(out.hidden.size()) / std::max(D, 1);
   if (layer < 0) layer = L - 1;
@@ -263,8 +251,6 @@ std::vector<double> gradient_norms(const RecurrentOutput<T>& out, int layer, int
 
 template class Recurrent<float>;
 template class Recurrent<double>;
-template std::vector<double> grad_norms<float>(const std::vector<Var<float>>&);
-template std::vector<double> grad_norms<double>(const std::vector<Var<double>>&);
 template std::vector<double> gradient_norms<float>(const RecurrentOutput<float>&, int, int);
 template std::vector<double> gradient_norms<double>(const RecurrentOutput<double>&, int, int);
 

@@ -17,7 +17,8 @@
 // gradient. Padded input entries must be finite (they are multiplied by a zero mask).
 //
 // Gradient flow: RecurrentOutput::hidden[k·dirs + d][t] is h_t of that layer/direction, the Var the
-// recurrence itself uses, so after backward its grad() is the total ∂L/∂h_t; gradient_norms() reads them.
+// recurrence itself uses, so after backward its grad() is the total ∂L/∂h_t; gradient_norms() reads them
+// (or pass out.hidden[i] to nn/gradflow.h's grad_norms / GradFlowStats).
 #pragma once
 
 #include "nn/gru_cell.h"
@@ -130,8 +131,6 @@ class GRU final : public Recurrent<T> {
 };
 
 // ---- gradient flow ---------------------------------------------------------------------------------
-// ‖grad‖ (Frobenius) of each Var after backward; 0 for a Var the loss did not reach.
-template <class T> std::vector<double> grad_norms(const std::vector<Var<T>>& vs);
 // ‖∂L/∂h_t‖ for t = 0..T-1 of one layer/direction (layer -1: the top one), over the rows where t is a
 // real step (padding rows are left out). Call after backward on a loss built from out.
 template <class T>
