@@ -389,47 +389,32 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   if (base.empty()) throw CheckpointError(fmt::format("{}: not a file name", path));
   std::string tmp = (dir == "/" ? "/" : dir + "/") + "." + base + ".tmp." + std::to_string(::getpid()) + "." +
                     std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) sys_fail(tmp, "open");
-  auto abandon = [&](const char* what) {
+  // Every failure names the target, the step and the system's reason; the temporary is removed.
+  auto fail_sys = [&](const char* what, const std::string& on, int fd, bool unlink_tmp) {
     int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    errno = e;
-    sys_fail(tmp, what);
+    if (fd >= 0) ::close(fd);
+    if (unlink_tmp) ::unlink(tmp.c_str());
+    throw CheckpointError(fmt::format("{}: saving failed: {} {} failed: {}", path, what, on, std::strerror(e)));
   };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) fail_sys("open of the temporary", tmp, -1, false);
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
     ssize_t w = ::write(fd, p, left);
     if (w < 0) {
       if (errno == EINTR) continue;
-      abandon("write");
+      fail_sys("write to", tmp, fd, true);
     }
     p += w;
     left -= static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0) abandon("fsync");
-  if (::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    errno = e;
-    sys_fail(tmp, "close");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    errno = e;
-    sys_fail(path, "rename");
-  }
+  if (::fsync(fd) != 0) fail_sys("fsync of", tmp, fd, true);
+  if (::close(fd) != 0) fail_sys("close of", tmp, -1, true);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail_sys("rename of", tmp, -1, true);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) sys_fail(dir, "open (folder, for fsync)");
-  if (::fsync(dfd) != 0) {
-    int e = errno;
-    ::close(dfd);
-    errno = e;
-    sys_fail(dir, "fsync (folder)");
-  }
+  if (dfd < 0) fail_sys("open (for fsync) of the folder", dir, -1, false);
+  if (::fsync(dfd) != 0) fail_sys("fsync of the folder", dir, dfd, false);
   ::close(dfd);
 }
 

@@ -7,7 +7,7 @@ with torch + json + struct.
       tagger_f32.safetensors  Embedding(6,3) + LSTM(3,4,num_layers=2,bidirectional=True) + Linear(8,5)
       gru_f64.safetensors     GRU(2,3) in float64 (tensor names without a prefix)
       expected.json           per tensor: shape, sum, first values; a forward pass for later equivalence tests
-  make_safetensors_fixture.py check FILE DTYPE  reads a file written by the C++ test (tests/test_checkpoint.cc),
+  make_safetensors_fixture.py check FILE DTYPE [FILE DTYPE...]  reads a file written by the C++ test (tests/test_checkpoint.cc),
       loads it into the same Tagger with load_state_dict(strict=True), checks every value bitwise against
       the formula the C++ side used, runs a forward pass; prints OK and exits 0, else exits 1.
 Run with Debian's python3-torch: /usr/bin/python3 tools/torch/make_safetensors_fixture.py make tests/fixtures/safetensors
@@ -136,9 +136,10 @@ def check(path, dtype_name):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "make":
         make(sys.argv[2])
-    elif len(sys.argv) == 4 and sys.argv[1] == "check":
+    elif len(sys.argv) >= 4 and len(sys.argv) % 2 == 0 and sys.argv[1] == "check":
         try:
-            check(sys.argv[2], sys.argv[3])
+            for i in range(2, len(sys.argv), 2):
+                check(sys.argv[i], sys.argv[i + 1])
         except AssertionError as e:
             print("FAILED:", e)
             sys.exit(1)
