@@ -4,6 +4,8 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/gradcheck_ops.h"
 
+#include "nn/gradcheck_modules.h"
+
 #include <chrono>
 #include <cstdio>
 #include <fmt/format.h>
@@ -37,6 +39,8 @@ void print_table(const std::vector<CheckRow>& rows) {
 int run() {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<CheckRow> rows = gradcheck_op_sweep(opt.filter);
+  for (const ModuleCheckRow& m : gradcheck_module_sweep(opt.filter))
+    rows.push_back({"module " + m.what, m.shape, m.max_abs_err, m.max_rel_err, m.worst, m.ok, {}});
   if (rows.empty()) throw std::invalid_argument(fmt::format("gradcheck: nothing matches filter '{}'", opt.filter));
   std::size_t failed = 0;
   for (const auto& r : rows) failed += !r.ok;
