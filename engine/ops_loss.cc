@@ -19,8 +19,10 @@ Mat<T> log_softmax_rows(const Mat<T>& x) {
     for (std::size_t k = 1; k < K; ++k) m = std::max(m, xr[k]);
     T s = 0;
     for (std::size_t k = 0; k < K; ++k) s += std::exp(xr[k] - m);
-    const T lse = m + std::log(s);
-    for (std::size_t k = 0; k < K; ++k) out(r, k) = xr[k] - lse;
+    // (x - m) - log s, not x - (m + log s): m + log s rounds to the spacing of m (1e-3 at 1e4 in float),
+    // which would cost softmax three digits at large logits.
+    const T log_s = std::log(s);
+    for (std::size_t k = 0; k < K; ++k) out(r, k) = (xr[k] - m) - log_s;
   }
   return out;
 }
