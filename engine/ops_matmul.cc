@@ -76,6 +76,10 @@ Var<T> linear(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
   UNROLL_CHECK(x.defined() && W.defined(), "linear: an input is an undefined Var");
   UNROLL_CHECK(x.cols() == W.cols(), "linear: x is {}, weight is {} (want x [B, in], weight [out, in])",
                shape_str(x.value()), shape_str(W.value()));
+  // Checked here too, so a bad bias is reported as linear's (add_bias would name itself).
+  UNROLL_CHECK(!b.defined() || (b.rows() == 1 && b.cols() == W.rows()),
+               "linear: weight is {}, bias is {} (want weight [out, in], bias [1, out])", shape_str(W.value()),
+               shape_str(b.value()));
   Var<T> y = matmul_nt(x, W);
   return b.defined() ? add_bias(y, b) : y;
 }
