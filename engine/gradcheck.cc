@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace unroll {
@@ -74,7 +75,15 @@ GradCheckResult gradcheck(const std::function<Var<double>()>& f,
     GradCheckEntry e;
     e.name = name;
     e.shape = shape_str(x);
-    if (!(g1[k] == g2[k])) res.repeatable = false;
+    if (!(g1[k] == g2[k])) {  // the culprit is named: its entry fails
+      res.repeatable = e.repeatable = e.ok = false;
+      e.repeat_diff = std::numeric_limits<double>::infinity();
+      if (g1[k].shape() == g2[k].shape()) {
+        e.repeat_diff = 0;
+        for (std::size_t i = 0; i < g1[k].size(); ++i)
+          e.repeat_diff = std::max(e.repeat_diff, std::abs(g1[k].data()[i] - g2[k].data()[i]));
+      }
+    }
 
     // Which entries: all, or a seeded subset for large inputs.
     std::vector<std::size_t> idx(x.size());
@@ -134,10 +143,11 @@ GradCheckResult gradcheck(const std::function<Var<double>()>& f,
   for (const auto& e : res.entries) order.push_back(&e);
   std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return !a->ok && b->ok; });
   for (const auto* e : order) {
-    rep += fmt::format("{} {} {}: worst at ({}, {}): analytic {:.9g}, numeric {:.9g}, abs err {:.3g}, rel err {:.3g} "
-                       "({} checked)",
-                       e->ok ? "ok  " : "FAIL", e->name, e->shape, e->worst_row, e->worst_col, e->analytic, e->numeric,
-                       e->abs_err, e->rel_err, e->checked);
+    rep += fmt::format("{} {} {}: ", e->ok ? "ok  " : "FAIL", e->name, e->shape);
+    if (!e->repeatable)
+      rep += fmt::format("backward twice gave different gradients (max diff {:.3g}); first pass ", e->repeat_diff);
+    rep += fmt::format("worst at ({}, {}): analytic {:.9g}, numeric {:.9g}, abs err {:.3g}, rel err {:.3g} ({} checked)",
+                       e->worst_row, e->worst_col, e->analytic, e->numeric, e->abs_err, e->rel_err, e->checked);
     if (e->direction_checked)
       rep += fmt::format("; random direction: analytic {:.9g}, numeric {:.9g}", e->direction_analytic,
                          e->direction_numeric);

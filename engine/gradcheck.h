@@ -34,9 +34,11 @@ struct GradCheckEntry {
   double analytic = 0, numeric = 0;  // at the worst entry
   double abs_err = 0, rel_err = 0;   // at the worst entry; rel = abs / max(|numeric|, 1e-12)
   double max_rel_err = 0;            // over the entries checked
+  bool repeatable = true;            // backward twice gave bitwise the same gradient for this input
+  double repeat_diff = 0;            // max |first - second| when it did not
   bool direction_checked = false;
   double direction_analytic = 0, direction_numeric = 0;
-  bool ok = true;
+  bool ok = true;                    // false also when not repeatable
 };
 
 struct GradCheckResult {
