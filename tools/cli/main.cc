@@ -13,8 +13,15 @@ int main(int argc, char** argv) {
   for (const auto& reg : unroll::cli::registry()) reg(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // one line on stderr, non-zero exit
+    std::fprintf(stderr, "unroll: %s (see --help)\n", e.what());
+    return e.get_exit_code() ? e.get_exit_code() : 2;
   }
   try {
     for (auto* sub : app.get_subcommands())
