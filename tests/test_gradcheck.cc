@@ -216,6 +216,49 @@ TEST_CASE("gradcheck: a large input is checked on a subset plus a random directi
   check_caught(gradcheck(f(true), {{"x", x}}), {"x"});
 }
 
+// Every op of engine/ops.h in one graph, built in T from the same float64 values; returns the leaves' gradients.
+template <class T>
+std::vector<Mat<double>> every_op_grads() {
+  Var<T> a = parameter(unroll::cast<T>(randn(3, 4, 990))), b = parameter(unroll::cast<T>(randu(3, 4, 0.5, 2.0, 991)));
+  Var<T> W = parameter(unroll::cast<T>(scale(constant(randn(4, 4, 992)), 0.5).value()));
+  Var<T> bias = parameter(unroll::cast<T>(randn(1, 4, 993))), E = parameter(unroll::cast<T>(randn(5, 4, 994)));
+  const Mat<T> m = unroll::cast<T>(randu(3, 4, 0.0, 1.0, 995)), y01 = unroll::cast<T>(randu(3, 4, 0.0, 1.0, 996));
+  Rng rng(997);
+  Var<T> x = add(mul(a, b), div(a, b));
+  x = sub(x, neg(scale(x, T(0.5))));
+  x = add(tanh(add_scalar(x, T(0.1))), sigmoid(x));
+  x = add(relu(x), exp(scale(x, T(0.3))));
+  x = add(log(add_scalar(mul(x, x), T(1))), mask(x, m));
+  x = dropout(x, 0.25, rng);
+  x = tanh(add_bias(matmul(x, W), bias));
+  x = tanh(linear(x, W, bias));
+  x = matmul_nt(x, W);
+  x = concat_cols<T>({cols(x, 2, 4), cols(x, 0, 2)});
+  x = concat_rows<T>({rows(x, 1, 3), rows(x, 0, 1)});
+  x = add(x, transpose(transpose(x)));
+  x = add(x, embedding(E, {0, 4, 0}));
+  Var<T> loss = add(sum(softmax(x)), mean(log_softmax(x)));
+  loss = add(loss, cross_entropy(x, {1, -100, 3}));
+  loss = add(loss, bce_with_logits(x, y01, Reduction::Sum));
+  loss = add(loss, mse(x, constant(unroll::cast<T>(randn(3, 4, 998)))));
+  loss = add(loss, add(sum(mul(sum_rows(x), sum_rows(x))), mean(sum_cols(x))));
+  loss.backward();
+  std::vector<Mat<double>> g;
+  for (const Var<T>& v : {a, b, W, bias, E}) g.push_back(unroll::cast<double>(v.grad()));
+  return g;
+}
+
+TEST_CASE("precision: float32 gradients of every op agree with the float64 ones") {
+  std::vector<Mat<double>> f = every_op_grads<float>(), d = every_op_grads<double>();
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    CAPTURE(i);
+    double scale_d = 1;
+    for (double v : d[i]) scale_d = std::max(scale_d, std::abs(v));
+    CHECK(all_finite(d[i]));
+    CHECK(max_abs_diff(f[i], d[i]) <= 1e-4 * scale_d);
+  }
+}
+
 TEST_CASE("gradcheck: argument errors") {
   VarD c = constant(zeros<double>(1, 1));
   CHECK_THROWS_WITH_AS(gradcheck([&] { return c; }, {{"c", c}}),

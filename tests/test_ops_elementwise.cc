@@ -102,6 +102,21 @@ TEST_CASE("div: forward, gradcheck, used twice, shape errors") {
   check_binary_shape_error([](VarD a, VarD b) { return div(a, b); }, "div");
 }
 
+TEST_CASE("add/sub/mul/div: a constant operand gets no gradient, the other one the right gradient") {
+  auto check = [](auto f, const char* op) {
+    CAPTURE(op);
+    VarD p = parameter(randu(3, 4, 0.5, 2.0, 30)), c = constant(randu(3, 4, 0.5, 2.0, 31));
+    CHECK_GRADCHECK([&] { return f(p, c); }, (Inputs{{"a", p}}));
+    CHECK_GRADCHECK([&] { return f(c, p); }, (Inputs{{"b", p}}));
+    sum(f(p, c)).backward();
+    CHECK(c.grad().size() == 0);
+  };
+  check([](VarD a, VarD b) { return add(a, b); }, "add");
+  check([](VarD a, VarD b) { return sub(a, b); }, "sub");
+  check([](VarD a, VarD b) { return mul(a, b); }, "mul");
+  check([](VarD a, VarD b) { return div(a, b); }, "div");
+}
+
 // ---- neg, scale, add_scalar ------------------------------------------------------------------------
 TEST_CASE("neg: forward, gradcheck, used twice, undefined input") {
   CHECK_MAT_NEAR(neg(constant(A)).value(), mat<double>({{-1, -2}, {-3, -4}}), 0);

@@ -97,6 +97,24 @@ TEST_CASE("add_bias: forward by hand, gradcheck, used twice, shape errors") {
                        doctest::Contains("add_bias: x is [2, 3], b is [2, 3]"), ShapeError);
 }
 
+TEST_CASE("matmul/matmul_nt/add_bias/linear: a constant operand gets no gradient, the other one the right gradient") {
+  VarD x = parameter(randn(3, 4, 180)), xc = constant(randn(3, 4, 181));
+  VarD w = parameter(randn(4, 2, 182)), wc = constant(randn(4, 2, 183));
+  VarD v = parameter(randn(2, 4, 184)), vc = constant(randn(2, 4, 185));
+  VarD b = parameter(randn(1, 2, 186)), bc = constant(randn(1, 2, 187));
+  CHECK_GRADCHECK([&] { return matmul(x, wc); }, (Inputs{{"a", x}}));
+  CHECK_GRADCHECK([&] { return matmul(xc, w); }, (Inputs{{"w", w}}));
+  CHECK_GRADCHECK([&] { return matmul_nt(x, vc); }, (Inputs{{"a", x}}));
+  CHECK_GRADCHECK([&] { return matmul_nt(xc, v); }, (Inputs{{"w", v}}));
+  CHECK_GRADCHECK([&] { return add_bias(matmul(xc, wc), b); }, (Inputs{{"b", b}}));
+  CHECK_GRADCHECK([&] { return add_bias(matmul(x, wc), bc); }, (Inputs{{"x", x}}));
+  CHECK_GRADCHECK([&] { return linear(xc, v, bc); }, (Inputs{{"W", v}}));
+  CHECK_GRADCHECK([&] { return linear(x, vc, bc); }, (Inputs{{"x", x}}));
+  sum(linear(x, vc, bc)).backward();
+  CHECK(vc.grad().size() == 0);
+  CHECK(bc.grad().size() == 0);
+}
+
 // ---- linear ----------------------------------------------------------------------------------------
 TEST_CASE("linear: forward by hand, gradcheck with and without bias, used twice, shape errors") {
   CHECK_MAT_NEAR(linear(constant(A), constant(W), constant(mat<double>({{1, -1}}))).value(),

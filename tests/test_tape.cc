@@ -4,6 +4,8 @@
 // mode in forward and backward, backward's seed errors, and a user-defined op (the README example).
 #include "tests/op_test_helpers.h"
 
+#include <pthread.h>
+
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -71,6 +73,37 @@ TEST_CASE("~Node: dropping a 100,000-step chain does not overflow the stack") {
   }
   CHECK(first.expired());
   CHECK(w.node_ptr().use_count() == 1);
+}
+
+TEST_CASE("backward and ~Node: a 10,000-step chain on a 256 KiB thread stack") {
+  // On the main thread's 8 MiB stack a recursive walk of 10,000 nodes could still fit; on 256 KiB a
+  // recursive topological sort or destructor chain (tens of bytes per level at least) cannot.
+  struct Job {
+    double grad = 0, value = 0;
+  } job;
+  auto body = [](void* arg) -> void* {
+    Job& j = *static_cast<Job*>(arg);
+    VarD w = parameter(mat<double>({{1.0}}));
+    VarD h = constant(zeros<double>(1, 1));
+    for (int t = 0; t < 10000; ++t) h = tanh(add(h, w));  // 20,000 nodes deep
+    VarD loss = mul(h, h);
+    loss.backward();
+    j.value = h.item();
+    j.grad = w.grad()(0, 0);
+    return nullptr;  // h, loss and the chain are dropped here, still on the small stack
+  };
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t th;
+  REQUIRE(pthread_create(&th, &attr, +body, &job) == 0);
+  pthread_join(th, nullptr);
+  pthread_attr_destroy(&attr);
+  // h converges to h* = tanh(h* + 1); with a = 1 - h*², g = dh/dw obeys g = a (g + 1), so g = a / (1 - a) = a / h*²
+  // and dL/dw = 2 h* g.
+  const double hs = job.value;
+  CHECK(hs == doctest::Approx(std::tanh(hs + 1.0)).epsilon(1e-12));
+  CHECK(job.grad == doctest::Approx(2 * hs * (1 - hs * hs) / (hs * hs)).epsilon(1e-9));
 }
 
 // ---- modes -----------------------------------------------------------------------------------------
