@@ -145,6 +145,17 @@ Vocab Vocab::load_text(const std::filesystem::path& path) {
   return v;
 }
 
+namespace {
+// The optional "frozen" flag of a vocabulary's JSON form (default true); anything but a boolean is a DataError.
+bool frozen_flag(const nlohmann::json& j, std::string_view what) {
+  const auto it = j.find("frozen");
+  if (it == j.end()) return true;
+  if (!it->is_boolean())
+    throw DataError(fmt::format("{}: \"frozen\" must be true or false, got a {}", what, it->type_name()));
+  return it->get<bool>();
+}
+}  // namespace
+
 nlohmann::json Vocab::to_json() const { return {{"kind", "vocab"}, {"frozen", frozen_}, {"tokens", tokens_}}; }
 
 Vocab Vocab::from_json(const nlohmann::json& j, std::string_view what) {
@@ -161,7 +172,7 @@ Vocab Vocab::from_json(const nlohmann::json& j, std::string_view what) {
     if (v.contains(tokens[i])) throw DataError(fmt::format("{}: duplicate token '{}' at id {}", what, tokens[i], i));
     v.add(tokens[i]);
   }
-  if (j.value("frozen", true)) v.freeze();
+  if (frozen_flag(j, what)) v.freeze();
   return v;
 }
 
@@ -246,13 +257,15 @@ CharVocab CharVocab::from_json(const nlohmann::json& j, std::string_view what) {
     throw DataError(fmt::format("{}: expected an object with a \"code_points\" array", what));
   CharVocab v;
   for (const auto& c : j["code_points"]) {
-    if (!c.is_number_unsigned() || c.get<std::uint64_t>() > 0x10FFFF)
-      throw DataError(fmt::format("{}: code point {} is not in 0..0x10FFFF", what, c.dump()));
+    if (!c.is_number_unsigned() || c.get<std::uint64_t>() > 0x10FFFF ||
+        (c.get<std::uint64_t>() >= 0xD800 && c.get<std::uint64_t>() <= 0xDFFF))
+      throw DataError(fmt::format("{}: code point {} is not in 0..0x10FFFF (surrogates D800..DFFF excluded)", what,
+                                  c.dump()));
     const auto cp = static_cast<char32_t>(c.get<std::uint32_t>());
     if (v.contains(cp)) throw DataError(fmt::format("{}: duplicate code point U+{:04X}", what, c.get<std::uint32_t>()));
     v.add(cp);
   }
-  if (j.value("frozen", true)) v.freeze();
+  if (frozen_flag(j, what)) v.freeze();
   return v;
 }
 
