@@ -51,6 +51,29 @@ TEST_CASE_TEMPLATE("gemm: BLAS equals the reference on all transpose combination
       }
 }
 
+TEST_CASE_TEMPLATE("gemm_raw: row strides wider than the matrices (sub-blocks) on both backends", T, float, double) {
+  // A, B and C are the top-left blocks of wider buffers: lda = 9, ldb = 8, ldc = 7; the padding must stay untouched.
+  const std::size_t M = 3, N = 5, K = 4;
+  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-13;
+  Mat<T> A = randn<T>(M, 9, 850), B = randn<T>(K, 8, 851), C0 = randn<T>(M, 7, 852);
+  Mat<T> c_blas = C0, c_ref = C0;
+  {
+    BackendScope s(GemmBackend::Blas);
+    gemm_raw(Trans::N, Trans::N, M, N, K, T(1), A.data(), 9, B.data(), 8, T(0.5), c_blas.data(), 7);
+  }
+  {
+    BackendScope s(GemmBackend::Reference);
+    gemm_raw(Trans::N, Trans::N, M, N, K, T(1), A.data(), 9, B.data(), 8, T(0.5), c_ref.data(), 7);
+  }
+  CHECK_MAT_NEAR(c_blas, c_ref, tol);
+  CHECK_MAT_NEAR(xt::view(c_blas, xt::all(), xt::range(N, 7)), xt::view(C0, xt::all(), xt::range(N, 7)), 0);
+  // and the block equals the product of the blocks
+  Mat<T> a = xt::view(A, xt::all(), xt::range(0, K)), b = xt::view(B, xt::all(), xt::range(0, N));
+  Mat<T> c = xt::view(C0, xt::all(), xt::range(0, N));
+  gemm(Trans::N, Trans::N, T(1), a, b, T(0.5), c);
+  CHECK_MAT_NEAR(xt::view(c_blas, xt::all(), xt::range(0, N)), c, tol);
+}
+
 TEST_CASE("gemm_reference: a product computed by hand, beta = 0 ignores C (even NaN)") {
   const Mat<double> A = mat<double>({{1, 2, 3}, {4, 5, 6}});  // [2, 3]
   const Mat<double> B = mat<double>({{1, 0}, {0, 1}, {1, 1}});  // [3, 2]

@@ -219,6 +219,15 @@ TEST_CASE_TEMPLATE("AnomalyGuard: forward NaN/Inf throws NumericError naming the
     CHECK_NOTHROW(tanh(zero));  // finite ops pass
   }
   CHECK_FALSE(anomaly_enabled());
+  {
+    AnomalyGuard on;
+    {
+      AnomalyGuard off(false);  // a scope can switch it off again (e.g. around a deliberate log(0))
+      CHECK_FALSE(anomaly_enabled());
+      CHECK_NOTHROW(log(zero));
+    }
+    CHECK(anomaly_enabled());
+  }
 }
 
 TEST_CASE_TEMPLATE("AnomalyGuard: a non-finite gradient in backward throws naming the op", T, float, double) {
