@@ -162,12 +162,12 @@ void Optimizer<T>::step() {
     std::array<T*, 4> bp{};
     if (!sparse_[i]) {
       for (std::size_t k = 0; k < nb; ++k) bp[k] = bufs[k].data();
-      update_span(p.data(), g.data(), bp.data(), p.size(), step, first);
+      update_span(p.data(), g.data(), bp.data(), p.size(), Span{step, first, false});
     } else {
       const std::size_t C = p.shape(1);
       for (std::size_t r : rows_[i]) {
         for (std::size_t k = 0; k < nb; ++k) bp[k] = bufs[k].data() + r * C;
-        update_span(p.data() + r * C, g.data() + r * C, bp.data(), C, step, first);
+        update_span(p.data() + r * C, g.data() + r * C, bp.data(), C, Span{step, first, true});
       }
     }
   }
@@ -284,7 +284,7 @@ std::vector<std::string> SGD<T>::buffer_names() const {
 }
 
 template <class T>
-void SGD<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t, bool first) {
+void SGD<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) {
   const T wd = T(o_.weight_decay), mom = T(o_.momentum), damp1 = T(1 - o_.dampening), neg_lr = T(-this->lr_);
   const bool use_wd = o_.weight_decay != 0, use_mom = o_.momentum != 0, nesterov = o_.nesterov;
   for (std::size_t j = 0; j < n; ++j) {
@@ -292,7 +292,7 @@ void SGD<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, std::ui
     if (use_wd) d = d + wd * p[j];
     if (use_mom) {
       T& b = buf[0][j];
-      b = first ? d : b * mom + damp1 * d;
+      b = s.first ? d : b * mom + damp1 * d;
       d = nesterov ? d + mom * b : b;
     }
     p[j] = p[j] + neg_lr * d;
@@ -332,8 +332,8 @@ std::string Adagrad<T>::describe() const {
 }
 
 template <class T>
-void Adagrad<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t step, bool) {
-  const double clr = this->lr_ / (1 + double(step - 1) * o_.lr_decay);
+void Adagrad<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) {
+  const double clr = this->lr_ / (1 + double(s.step - 1) * o_.lr_decay);
   const T neg_clr = T(-clr), wd = T(o_.weight_decay), eps = T(o_.eps);
   const bool use_wd = o_.weight_decay != 0;
   T* sum = buf[0];
@@ -386,7 +386,7 @@ std::vector<std::string> RMSprop<T>::buffer_names() const {
 }
 
 template <class T>
-void RMSprop<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t, bool) {
+void RMSprop<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span&) {
   const T a = T(o_.alpha), a1 = T(1 - o_.alpha), eps = T(o_.eps), wd = T(o_.weight_decay), mom = T(o_.momentum),
           neg_lr = T(-this->lr_);
   const bool use_wd = o_.weight_decay != 0, use_mom = o_.momentum > 0, centered = o_.centered;
@@ -451,18 +451,17 @@ std::vector<std::string> Adam<T>::buffer_names() const {
 }
 
 template <class T>
-void Adam<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t step, bool) {
+void Adam<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) {
   const double lr = this->lr_;
-  const double bc1 = 1 - std::pow(o_.beta1, double(step));
-  const double bc2 = 1 - std::pow(o_.beta2, double(step));
-  const T neg_step_size = T(-(lr / bc1)), bc2_sqrt = T(std::sqrt(bc2));
+  const double bc1 = 1 - std::pow(o_.beta1, double(s.step));
+  const double bc2 = 1 - std::pow(o_.beta2, double(s.step));
   const T b1 = T(o_.beta1), b1c = T(1 - o_.beta1), b2 = T(o_.beta2), b2c = T(1 - o_.beta2), eps = T(o_.eps);
   const bool decoupled = o_.decoupled_weight_decay, use_wd = o_.weight_decay != 0, ams = o_.amsgrad;
   const T wd = T(o_.weight_decay), shrink = T(1 - lr * o_.weight_decay);
   T* m = buf[0];
   T* v = buf[1];
   T* vmax = ams ? buf[2] : nullptr;
-  for (std::size_t j = 0; j < n; ++j) {
+  auto decayed_grad = [&](std::size_t j) {
     T d = g[j];
     if (use_wd) {
       if (decoupled)
@@ -470,16 +469,28 @@ void Adam<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, std::u
       else
         d = d + wd * p[j];
     }
-    m[j] = m[j] * b1 + b1c * d;
-    v[j] = v[j] * b2 + b2c * d * d;
-    T denom;
-    if (ams) {
-      vmax[j] = std::max(vmax[j], v[j]);
-      denom = std::sqrt(vmax[j]) / bc2_sqrt + eps;
-    } else {
-      denom = std::sqrt(v[j]) / bc2_sqrt + eps;
+    return d;
+  };
+  if (!s.rows) {  // torch/optim/adam.py, _single_tensor_adam
+    const T neg_step_size = T(-(lr / bc1)), bc2_sqrt = T(std::sqrt(bc2));
+    for (std::size_t j = 0; j < n; ++j) {
+      const T d = decayed_grad(j);
+      m[j] = m[j] * b1 + b1c * d;
+      v[j] = v[j] * b2 + b2c * d * d;
+      if (ams) vmax[j] = std::max(vmax[j], v[j]);
+      const T denom = std::sqrt(ams ? vmax[j] : v[j]) / bc2_sqrt + eps;
+      p[j] = p[j] + neg_step_size * m[j] / denom;
     }
-    p[j] = p[j] + neg_step_size * m[j] / denom;
+  } else {  // torch/optim/_functional.py, sparse_adam (eps is not scaled by the bias correction there)
+    const T neg_step_size = T(-(lr * std::sqrt(bc2) / bc1));
+    for (std::size_t j = 0; j < n; ++j) {
+      const T d = decayed_grad(j);
+      m[j] = m[j] + (d - m[j]) * b1c;
+      v[j] = v[j] + (d * d - v[j]) * b2c;
+      if (ams) vmax[j] = std::max(vmax[j], v[j]);
+      const T denom = std::sqrt(ams ? vmax[j] : v[j]) + eps;
+      p[j] = p[j] + neg_step_size * (m[j] / denom);
+    }
   }
 }
 

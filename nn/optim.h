@@ -67,10 +67,14 @@ class Optimizer {
   virtual std::vector<std::string> buffer_names() const = 0;
   // Initial value of every buffer entry (Adagrad's initial_accumulator_value; 0 for the others).
   virtual T buffer_init(std::size_t /*buffer*/) const { return T(0); }
+  // What an update of one span knows besides the numbers.
+  struct Span {
+    std::uint64_t step;  // this parameter's update count including the current one (1 on the first)
+    bool first;          // the parameter's first update (SGD's buffer = d_p then)
+    bool rows;           // a row of a sparse_rows parameter (Adam then follows torch.optim.SparseAdam)
+  };
   // Update n contiguous entries: p (weights), g (gradient), buf[k] (buffer k at the same offset).
-  // step is this parameter's update count including the current one (1 on the first update);
-  // first is true on the parameter's first update (SGD's buffer = d_p then).
-  virtual void update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t step, bool first) = 0;
+  virtual void update_span(T* p, const T* g, T* const* buf, std::size_t n, const Span& s) = 0;
   virtual std::string type() const = 0;
   virtual StateMeta hyper_meta() const = 0;                       // every hyperparameter except lr
   virtual void load_hyper_meta(const StateMeta& meta) = 0;        // throws ShapeError on a bad value
@@ -109,7 +113,7 @@ class SGD final : public Optimizer<T> {
 
  protected:
   std::vector<std::string> buffer_names() const override;
-  void update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t step, bool first) override;
+  void update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) override;
   std::string type() const override { return "SGD"; }
   typename Optimizer<T>::StateMeta hyper_meta() const override;
   void load_hyper_meta(const typename Optimizer<T>::StateMeta& meta) override;
@@ -139,7 +143,7 @@ class Adagrad final : public Optimizer<T> {
  protected:
   std::vector<std::string> buffer_names() const override { return {"sum"}; }
   T buffer_init(std::size_t) const override { return T(o_.initial_accumulator_value); }
-  void update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t step, bool first) override;
+  void update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) override;
   std::string type() const override { return "Adagrad"; }
   typename Optimizer<T>::StateMeta hyper_meta() const override;
   void load_hyper_meta(const typename Optimizer<T>::StateMeta& meta) override;
@@ -170,7 +174,7 @@ class RMSprop final : public Optimizer<T> {
 
  protected:
   std::vector<std::string> buffer_names() const override;
-  void update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t step, bool first) override;
+  void update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) override;
   std::string type() const override { return "RMSprop"; }
   typename Optimizer<T>::StateMeta hyper_meta() const override;
   void load_hyper_meta(const typename Optimizer<T>::StateMeta& meta) override;
@@ -183,6 +187,8 @@ class RMSprop final : public Optimizer<T> {
 // Adam:  d = g + wd·p.   AdamW (decoupled_weight_decay): d = g and p *= 1 - lr·wd first.
 // m = β1·m + (1-β1)·d;  v = β2·v + (1-β2)·d²;  amsgrad: v̂ = max(v̂, v) used in place of v
 // p -= (lr / (1 - β1^step)) · m / (√v / √(1 - β2^step) + eps)
+// sparse_rows follows torch.optim.SparseAdam on the rows it touches, eps included:
+// m += (d - m)(1-β1);  v += (d² - v)(1-β2);  p -= (lr·√(1 - β2^step) / (1 - β1^step)) · m / (√v + eps)
 struct AdamOptions {
   double lr = 0.001;
   double beta1 = 0.9;
@@ -203,7 +209,7 @@ class Adam final : public Optimizer<T> {
 
  protected:
   std::vector<std::string> buffer_names() const override;
-  void update_span(T* p, const T* g, T* const* buf, std::size_t n, std::uint64_t step, bool first) override;
+  void update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) override;
   std::string type() const override { return o_.decoupled_weight_decay ? "AdamW" : "Adam"; }
   typename Optimizer<T>::StateMeta hyper_meta() const override;
   void load_hyper_meta(const typename Optimizer<T>::StateMeta& meta) override;
