@@ -1,0 +1,352 @@
+// engine/ops_rnn.cc — fused recurrent ops (see engine/ops_rnn.h): LSTM/GRU/RNN gate kernels, the one-node
+// affine map and the hoisted input projection. Forward and backward side by side; kernels are plain loops
+// over raw row-major buffers (no xtensor expressions in the hot path, no temporaries beyond what backward
+// keeps). Backward ACCUMULATES into the parents' gradients and skips parents that take none.
+#include "engine/ops_rnn.h"
+
+#include "engine/gemm.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace unroll {
+
+namespace {
+template <class T>
+inline T sigm(T v) {  // 1 / (1 + e^-v): e^-v overflows to inf for v ≪ 0 and gives 0, never NaN
+  return T(1) / (T(1) + std::exp(-v));
+}
+
+template <class T>
+void check_gates(const char* op, const Var<T>& gi, const Var<T>* gh, const Var<T>& state, std::size_t gates,
+                 const char* state_name) {
+  UNROLL_CHECK(gi.defined() && (!gh || gh->defined()) && state.defined(), "{}: an input is an undefined Var", op);
+  const std::size_t B = state.rows(), H = state.cols();
+  UNROLL_CHECK(gi.rows() == B && gi.cols() == gates * H,
+               "{}: gates are {}, {} is {} (want gates [B, {}·H], {} [B, H])", op, shape_str(gi.value()), state_name,
+               shape_str(state.value()), gates, state_name);
+  if (gh)
+    UNROLL_CHECK(gh->value().shape() == gi.value().shape(), "{}: gi is {}, gh is {} (they must match: [B, {}·H])", op,
+                 shape_str(gi.value()), shape_str(gh->value()), gates);
+}
+
+// dst[b, lo:lo+n] += src[b, 0:n] for every row (row strides ds, ss).
+template <class T>
+inline void add_block(T* dst, std::size_t ds, const T* src, std::size_t ss, std::size_t B, std::size_t n) {
+  for (std::size_t b = 0; b < B; ++b) {
+    T* d = dst + b * ds;
+    const T* s = src + b * ss;
+    for (std::size_t j = 0; j < n; ++j) d[j] += s[j];
+  }
+}
+
+// The shared body of both lstm_gates forms; gh may be null (z given whole).
+template <class T>
+LSTMGates<T> lstm_gates_impl(const Var<T>& gi, const Var<T>* gh, const Var<T>& c_prev) {
+  check_gates("lstm_gates", gi, gh, c_prev, 4, "c_prev");
+  const std::size_t B = c_prev.rows(), H = c_prev.cols(), G = 4 * H;
+  Mat<T> c = Mat<T>::from_shape({B, H}), h = Mat<T>::from_shape({B, H});
+  Mat<T> ifg = Mat<T>::from_shape({B, 3 * H});  // σ(z_i), σ(z_f), tanh(z_g): for c's backward
+  Mat<T> otc = Mat<T>::from_shape({B, 2 * H});  // σ(z_o), tanh(c): for h's backward
+  const T* pz = gi.value().data();
+  const T* ph = gh ? gh->value().data() : nullptr;
+  const T* pc = c_prev.value().data();
+  for (std::size_t b = 0; b < B; ++b) {
+    const T* zr = pz + b * G;
+    const T* hr = ph ? ph + b * G : nullptr;
+    T* a = ifg.data() + b * 3 * H;
+    T* s = otc.data() + b * 2 * H;
+    T* cr = c.data() + b * H;
+    T* hh = h.data() + b * H;
+    const T* cp = pc + b * H;
+    for (std::size_t j = 0; j < H; ++j) {
+      T zi = zr[j], zf = zr[H + j], zg = zr[2 * H + j], zo = zr[3 * H + j];
+      if (hr) {
+        zi += hr[j];
+        zf += hr[H + j];
+        zg += hr[2 * H + j];
+        zo += hr[3 * H + j];
+      }
+      const T i = sigm(zi), f = sigm(zf), g = std::tanh(zg), o = sigm(zo);
+      const T cn = f * cp[j] + i * g;
+      const T tc = std::tanh(cn);
+      a[j] = i;
+      a[H + j] = f;
+      a[2 * H + j] = g;
+      s[j] = o;
+      s[H + j] = tc;
+      cr[j] = cn;
+      hh[j] = o * tc;
+    }
+  }
+  // c: backward  dc (complete: h's backward ran first, h being c's child)
+  //   dc_prev += dc⊙f;  dz_i = dc⊙g⊙i(1-i);  dz_f = dc⊙c_prev⊙f(1-f);  dz_g = dc⊙i⊙(1-g²)  -> gi and gh
+  std::vector<Var<T>> cparents{gi, c_prev};
+  if (gh) cparents.push_back(*gh);
+  Var<T> cv = make_op<T>("lstm_gates", std::move(c), std::move(cparents), [ifg = std::move(ifg)](Node<T>& out) {
+    const std::size_t B = out.value.shape(0), H = out.value.shape(1), G = 4 * H;
+    const bool has_gh = out.parents.size() == 3;
+    const bool wgi = out.wants(0), wcp = out.wants(1), wgh = has_gh && out.wants(2);
+    const T* dc = out.grad.data();
+    const T* cp = out.parent(1).value.data();
+    T* dgi = wgi ? out.parent(0).grad.data() : nullptr;
+    T* dcp = wcp ? out.parent(1).grad.data() : nullptr;
+    T* dgh = wgh ? out.parent(2).grad.data() : nullptr;
+    for (std::size_t b = 0; b < B; ++b) {
+      const T* a = ifg.data() + b * 3 * H;
+      const T* dcr = dc + b * H;
+      const T* cpr = cp + b * H;
+      if (dcp)
+        for (std::size_t j = 0; j < H; ++j) dcp[b * H + j] += dcr[j] * a[H + j];
+      if (!dgi && !dgh) continue;
+      for (std::size_t j = 0; j < H; ++j) {
+        const T i = a[j], f = a[H + j], g = a[2 * H + j], d = dcr[j];
+        const T dzi = d * g * i * (T(1) - i), dzf = d * cpr[j] * f * (T(1) - f), dzg = d * i * (T(1) - g * g);
+        if (dgi) {
+          T* r = dgi + b * G;
+          r[j] += dzi;
+          r[H + j] += dzf;
+          r[2 * H + j] += dzg;
+        }
+        if (dgh) {
+          T* r = dgh + b * G;
+          r[j] += dzi;
+          r[H + j] += dzf;
+          r[2 * H + j] += dzg;
+        }
+      }
+    }
+  });
+  // h: backward  dh
+  //   dc += dh⊙o⊙(1 - tanh²c);  dz_o = dh⊙tanh(c)⊙o(1-o)  -> gi and gh
+  std::vector<Var<T>> hparents{cv, gi};
+  if (gh) hparents.push_back(*gh);
+  Var<T> hv = make_op<T>("lstm_gates_h", std::move(h), std::move(hparents), [otc = std::move(otc)](Node<T>& out) {
+    const std::size_t B = out.value.shape(0), H = out.value.shape(1), G = 4 * H;
+    const bool has_gh = out.parents.size() == 3;
+    T* dc = out.wants(0) ? out.parent(0).grad.data() : nullptr;
+    T* dgi = out.wants(1) ? out.parent(1).grad.data() : nullptr;
+    T* dgh = has_gh && out.wants(2) ? out.parent(2).grad.data() : nullptr;
+    const T* dh = out.grad.data();
+    for (std::size_t b = 0; b < B; ++b) {
+      const T* s = otc.data() + b * 2 * H;
+      const T* dhr = dh + b * H;
+      for (std::size_t j = 0; j < H; ++j) {
+        const T o = s[j], tc = s[H + j], d = dhr[j];
+        if (dc) dc[b * H + j] += d * o * (T(1) - tc * tc);
+        const T dzo = d * tc * o * (T(1) - o);
+        if (dgi) dgi[b * G + 3 * H + j] += dzo;
+        if (dgh) dgh[b * G + 3 * H + j] += dzo;
+      }
+    }
+  });
+  return {hv, cv};
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// lstm_gates  (h, c) from z [B, 4H] = gi (+ gh), c_prev [B, H]; formulas in ops_rnn.h and in the kernel above
+template <class T>
+LSTMGates<T> lstm_gates(const Var<T>& z, const Var<T>& c_prev) {
+  return lstm_gates_impl(z, static_cast<const Var<T>*>(nullptr), c_prev);
+}
+template <class T>
+LSTMGates<T> lstm_gates(const Var<T>& gi, const Var<T>& gh, const Var<T>& c_prev) {
+  return lstm_gates_impl(gi, &gh, c_prev);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// gru_gates  r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r⊙gh_n);  h' = n + z⊙(h - n)
+// backward   dh += dh'⊙z;  dz_pre = dh'⊙(h - n)⊙z(1-z) -> gi_z, gh_z;  dn_pre = dh'⊙(1-z)⊙(1-n²) -> gi_n,
+//            gh_n += dn_pre⊙r;  dr_pre = dn_pre⊙gh_n⊙r(1-r) -> gi_r, gh_r
+template <class T>
+Var<T> gru_gates(const Var<T>& gi, const Var<T>& gh, const Var<T>& h_prev) {
+  check_gates("gru_gates", gi, &gh, h_prev, 3, "h_prev");
+  const std::size_t B = h_prev.rows(), H = h_prev.cols(), G = 3 * H;
+  Mat<T> y = Mat<T>::from_shape({B, H});
+  Mat<T> rzn = Mat<T>::from_shape({B, 3 * H});
+  const T *pi = gi.value().data(), *pg = gh.value().data(), *ph = h_prev.value().data();
+  for (std::size_t b = 0; b < B; ++b) {
+    const T *ir = pi + b * G, *gr = pg + b * G, *hr = ph + b * H;
+    T* a = rzn.data() + b * G;
+    T* yr = y.data() + b * H;
+    for (std::size_t j = 0; j < H; ++j) {
+      const T r = sigm(ir[j] + gr[j]), z = sigm(ir[H + j] + gr[H + j]);
+      const T n = std::tanh(ir[2 * H + j] + r * gr[2 * H + j]);
+      a[j] = r;
+      a[H + j] = z;
+      a[2 * H + j] = n;
+      yr[j] = n + z * (hr[j] - n);
+    }
+  }
+  return make_op<T>("gru_gates", std::move(y), {gi, gh, h_prev}, [rzn = std::move(rzn)](Node<T>& out) {
+    const std::size_t B = out.value.shape(0), H = out.value.shape(1), G = 3 * H;
+    T* dgi = out.wants(0) ? out.parent(0).grad.data() : nullptr;
+    T* dgh = out.wants(1) ? out.parent(1).grad.data() : nullptr;
+    T* dh = out.wants(2) ? out.parent(2).grad.data() : nullptr;
+    const T* gh = out.parent(1).value.data();
+    const T* hp = out.parent(2).value.data();
+    const T* dy = out.grad.data();
+    for (std::size_t b = 0; b < B; ++b) {
+      const T* a = rzn.data() + b * G;
+      const T *dyr = dy + b * H, *hr = hp + b * H, *ghr = gh + b * G;
+      for (std::size_t j = 0; j < H; ++j) {
+        const T r = a[j], z = a[H + j], n = a[2 * H + j], d = dyr[j];
+        if (dh) dh[b * H + j] += d * z;
+        const T dz = d * (hr[j] - n) * z * (T(1) - z);
+        const T dn = d * (T(1) - z) * (T(1) - n * n);
+        const T dr = dn * ghr[2 * H + j] * r * (T(1) - r);
+        if (dgi) {
+          T* g = dgi + b * G;
+          g[j] += dr;
+          g[H + j] += dz;
+          g[2 * H + j] += dn;
+        }
+        if (dgh) {
+          T* g = dgh + b * G;
+          g[j] += dr;
+          g[H + j] += dz;
+          g[2 * H + j] += dn * r;
+        }
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// rnn_gates  y = tanh(gi + gh)  (or relu)           gi, gh, y [B, H]
+// backward   dgi += dy⊙(1 - y²), the same into dgh  (relu: dy⊙[y > 0])
+template <class T>
+Var<T> rnn_gates(const Var<T>& gi, const Var<T>& gh, bool relu) {
+  UNROLL_CHECK(gi.defined() && gh.defined(), "rnn_gates: an input is an undefined Var");
+  UNROLL_CHECK(gi.value().shape() == gh.value().shape(), "rnn_gates: gi is {}, gh is {} (they must match: [B, H])",
+               shape_str(gi.value()), shape_str(gh.value()));
+  Mat<T> y = Mat<T>::from_shape(gi.value().shape());
+  const T *a = gi.value().data(), *b = gh.value().data();
+  T* py = y.data();
+  const std::size_t n = y.size();
+  if (relu)
+    for (std::size_t k = 0; k < n; ++k) py[k] = std::max(a[k] + b[k], T(0));
+  else
+    for (std::size_t k = 0; k < n; ++k) py[k] = std::tanh(a[k] + b[k]);
+  return make_op<T>("rnn_gates", std::move(y), {gi, gh}, [relu](Node<T>& out) {
+    const std::size_t n = out.value.size();
+    const T *y = out.value.data(), *dy = out.grad.data();
+    T* d0 = out.wants(0) ? out.parent(0).grad.data() : nullptr;
+    T* d1 = out.wants(1) ? out.parent(1).grad.data() : nullptr;
+    for (std::size_t k = 0; k < n; ++k) {
+      const T d = relu ? (y[k] > T(0) ? dy[k] : T(0)) : dy[k] * (T(1) - y[k] * y[k]);
+      if (d0) d0[k] += d;
+      if (d1) d1[k] += d;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// affine     Y = X·Wᵀ + Σ_k b_k   X [N, in], W [out, in], b_k [1, out]; one node, no copy of Y
+// backward   dX += dY·W;  dW += dYᵀ·X;  db_k += Σ_rows dY
+namespace {
+template <class T>
+Var<T> affine(const char* op, const Var<T>& x, const Var<T>& W, const std::vector<Var<T>>& biases) {
+  UNROLL_CHECK(x.defined() && W.defined(), "{}: an input is an undefined Var", op);
+  UNROLL_CHECK(x.cols() == W.cols(), "{}: x is {}, weight is {} (want x [N, in], weight [out, in])", op,
+               shape_str(x.value()), shape_str(W.value()));
+  const std::size_t N = x.rows(), O = W.rows();
+  std::vector<Var<T>> parents{x, W};
+  Mat<T> y = Mat<T>::from_shape({N, O});
+  T beta = T(0);
+  for (const auto& b : biases) {
+    if (!b.defined()) continue;
+    UNROLL_CHECK(b.rows() == 1 && b.cols() == O, "{}: weight is {}, bias is {} (want weight [out, in], bias [1, out])",
+                 op, shape_str(W.value()), shape_str(b.value()));
+    const T* pb = b.value().data();
+    if (beta == T(0))
+      for (std::size_t r = 0; r < N; ++r) std::memcpy(y.data() + r * O, pb, O * sizeof(T));
+    else
+      for (std::size_t r = 0; r < N; ++r)
+        for (std::size_t c = 0; c < O; ++c) y.data()[r * O + c] += pb[c];
+    beta = T(1);
+    parents.push_back(b);
+  }
+  gemm(Trans::N, Trans::T, T(1), x.value(), W.value(), beta, y, op);
+  return make_op<T>(op, std::move(y), std::move(parents), [op](Node<T>& out) {
+    if (out.wants(0)) gemm(Trans::N, Trans::N, T(1), out.grad, out.parent(1).value, T(1), out.parent(0).grad, op);
+    if (out.wants(1)) gemm(Trans::T, Trans::N, T(1), out.grad, out.parent(0).value, T(1), out.parent(1).grad, op);
+    const std::size_t N = out.grad.shape(0), O = out.grad.shape(1);
+    for (std::size_t k = 2; k < out.parents.size(); ++k) {
+      if (!out.wants(k)) continue;
+      T* db = out.parent(k).grad.data();
+      for (std::size_t r = 0; r < N; ++r) {
+        const T* dy = out.grad.data() + r * O;
+        for (std::size_t c = 0; c < O; ++c) db[c] += dy[c];
+      }
+    }
+  });
+}
+}  // namespace
+
+template <class T>
+Var<T> linear_fused(const Var<T>& x, const Var<T>& W, const Var<T>& b) {
+  return affine<T>("linear_fused", x, W, {b});
+}
+
+// ---------------------------------------------------------------------------------------------------
+// split_rows  Y_s = X[s·B : (s+1)·B, :]           X [S·B, N], Y_s [B, N]   (contiguous: one memcpy each)
+// backward    dX[s·B : (s+1)·B, :] += dY_s
+template <class T>
+std::vector<Var<T>> split_rows(const Var<T>& x, std::size_t steps) {
+  UNROLL_CHECK(x.defined(), "split_rows: input is an undefined Var");
+  UNROLL_CHECK(steps > 0 && x.rows() % steps == 0, "split_rows: {} rows do not split into {} equal steps (x is {})",
+               x.rows(), steps, shape_str(x.value()));
+  const std::size_t B = x.rows() / steps, N = x.cols();
+  std::vector<Var<T>> out;
+  out.reserve(steps);
+  for (std::size_t s = 0; s < steps; ++s) {
+    Mat<T> y = Mat<T>::from_shape({B, N});
+    std::memcpy(y.data(), x.value().data() + s * B * N, B * N * sizeof(T));
+    out.push_back(make_op<T>("split_rows", std::move(y), {x}, [s](Node<T>& o) {
+      const std::size_t n = o.grad.size();
+      T* d = o.parent(0).grad.data() + s * n;
+      const T* g = o.grad.data();
+      for (std::size_t k = 0; k < n; ++k) d[k] += g[k];
+    }));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// project_steps  G_s = (X_all·W_ihᵀ + Σ b)[s·B : (s+1)·B]   (one GEMM forward, one per gradient backward)
+template <class T>
+std::vector<Var<T>> project_steps(const Var<T>& x_all, const Var<T>& W_ih, const std::vector<Var<T>>& biases,
+                                  std::size_t steps) {
+  UNROLL_CHECK(x_all.defined(), "project_steps: input is an undefined Var");
+  UNROLL_CHECK(steps > 0 && x_all.rows() % steps == 0,
+               "project_steps: x_all is {}, which does not split into {} steps ([T·B, in])", shape_str(x_all.value()),
+               steps);
+  Var<T> g = affine<T>("project_steps", x_all, W_ih, biases);
+  if (steps == 1) return {g};
+  return split_rows(g, steps);
+}
+
+template <class T>
+std::vector<Var<T>> project_steps(const std::vector<Var<T>>& xs, const Var<T>& W_ih, const std::vector<Var<T>>& biases) {
+  UNROLL_CHECK(!xs.empty(), "project_steps: no steps");
+  return project_steps(xs.size() == 1 ? xs[0] : concat_rows(xs), W_ih, biases, xs.size());
+}
+
+#define UNROLL_INSTANTIATE(T)                                                                                   \
+  template LSTMGates<T> lstm_gates<T>(const Var<T>&, const Var<T>&);                                            \
+  template LSTMGates<T> lstm_gates<T>(const Var<T>&, const Var<T>&, const Var<T>&);                             \
+  template Var<T> gru_gates<T>(const Var<T>&, const Var<T>&, const Var<T>&);                                    \
+  template Var<T> rnn_gates<T>(const Var<T>&, const Var<T>&, bool);                                             \
+  template Var<T> linear_fused<T>(const Var<T>&, const Var<T>&, const Var<T>&);                                 \
+  template std::vector<Var<T>> split_rows<T>(const Var<T>&, std::size_t);                                       \
+  template std::vector<Var<T>> project_steps<T>(const Var<T>&, const Var<T>&, const std::vector<Var<T>>&,       \
+                                                std::size_t);                                                   \
+  template std::vector<Var<T>> project_steps<T>(const std::vector<Var<T>>&, const Var<T>&,                      \
+                                                const std::vector<Var<T>>&);
+UNROLL_INSTANTIATE(float)
+UNROLL_INSTANTIATE(double)
+#undef UNROLL_INSTANTIATE
+
+}  // namespace unroll

@@ -1,0 +1,55 @@
+// engine/ops_rnn.h — fused recurrent ops: the pointwise part of an LSTM/GRU/RNN step as ONE node each
+// (one pass computes the gates and the new state and saves what backward needs), a one-node affine map,
+// and the hoisted input projection (all T steps' x·W_ihᵀ + b as one GEMM, then per-step row slices).
+// Each is numerically the same computation as its composition of plain ops (tests/test_ops_rnn.cc holds
+// fused == unfused and gradchecks every op in float64). Gate orders are PyTorch's: LSTM [i, f, g, o],
+// GRU [r, z, n]. Not here: the modules (nn/), the plain ops (engine/ops.h).
+#pragma once
+
+#include "engine/ops.h"
+
+#include <vector>
+
+namespace unroll {
+
+// The two outputs of an LSTM step. Both are ordinary Vars (two nodes made by one pass).
+template <class T>
+struct LSTMGates {
+  Var<T> h;
+  Var<T> c;
+};
+
+// lstm_gates   z = gi + gh [B, 4H] (gates i, f, g, o), c_prev [B, H]
+//   i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o);  c = f⊙c_prev + i⊙g;  h = o⊙tanh(c)
+// The two-input form fuses the sum z = gi + gh (gi from the hoisted projection, gh = h·W_hhᵀ + b_hh);
+// it is a drop-in for nn's lstm_cell_math(gi, gh, c).
+template <class T> LSTMGates<T> lstm_gates(const Var<T>& z, const Var<T>& c_prev);
+template <class T> LSTMGates<T> lstm_gates(const Var<T>& gi, const Var<T>& gh, const Var<T>& c_prev);
+
+// gru_gates    gi = x·W_ihᵀ + b_ih, gh = h·W_hhᵀ + b_hh   [B, 3H] (gates r, z, n), h_prev [B, H]
+//   r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r⊙gh_n);  h' = (1 - z)⊙n + z⊙h_prev
+// A drop-in for nn's gru_cell_math(gi, gh, h).
+template <class T> Var<T> gru_gates(const Var<T>& gi, const Var<T>& gh, const Var<T>& h_prev);
+
+// rnn_gates    h' = tanh(gi + gh)  (relu = true: max(gi + gh, 0))   gi, gh [B, H]
+template <class T> Var<T> rnn_gates(const Var<T>& gi, const Var<T>& gh, bool relu = false);
+
+// linear_fused Y = X·Wᵀ + b as one node (linear() makes two: matmul_nt then add_bias)
+//   X [N, in], W [out, in], b [1, out] or undefined;  backward dX += dY·W, dW += dYᵀ·X, db += Σ_rows dY
+template <class T> Var<T> linear_fused(const Var<T>& x, const Var<T>& W, const Var<T>& b);
+
+// split_rows   X [S·B, N] -> S Vars [B, N] (step s = rows s·B .. (s+1)·B); backward copies rows back
+template <class T> std::vector<Var<T>> split_rows(const Var<T>& x, std::size_t steps);
+
+// project_steps  the hoisted input projection of a recurrent layer:
+//   G_all = X_all·W_ihᵀ + Σ biases  as ONE GEMM, X_all [T·B, in] time-major, W_ih [G, in], biases [1, G] each
+//   (undefined ones skipped; passing b_hh too folds it out of the recurrence), then T slices [B, G].
+// Backward: one GEMM for dW_ih over all steps, one for dX_all.
+template <class T>
+std::vector<Var<T>> project_steps(const Var<T>& x_all, const Var<T>& W_ih, const std::vector<Var<T>>& biases,
+                                  std::size_t steps);
+// The same from T per-step inputs [B, in] (concatenated with concat_rows first).
+template <class T>
+std::vector<Var<T>> project_steps(const std::vector<Var<T>>& xs, const Var<T>& W_ih, const std::vector<Var<T>>& biases);
+
+}  // namespace unroll
