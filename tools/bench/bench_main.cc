@@ -1,0 +1,233 @@
+// tools/bench/bench_main.cc — unroll_bench: the issue-7 benchmark rows, tokens/s (median of ≥ 5 timed
+// runs after a warm-up), GEMM GFLOP/s and its fraction of the big-sgemm rate measured in the same run,
+// and with --vs-torch the same work in PyTorch (tools/bench/torch_bench.py) with the ratio ours/PyTorch.
+//   unroll_bench [--rows charlm-train,tagger-b1] [--runs 5] [--min-time 0.5] [--impl fused|lib|both]
+//                [--threads 2] [--vs-torch] [--python /usr/bin/python3] [--json out.json]
+// Both sides run in this process's environment (OPENBLAS_CORETYPE is passed through unchanged).
+#include "engine/gemm.h"
+#include "engine/rng.h"
+#include "tools/bench/models.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef UNROLL_BENCH_DIR
+#define UNROLL_BENCH_DIR "tools/bench"
+#endif
+
+extern "C" char* openblas_get_corename();
+
+using namespace unroll;
+using namespace unroll::bench;
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Options {
+  std::vector<std::string> rows;
+  int runs = 5;
+  double min_time = 0.5;  // seconds per timed run (units are repeated until a run lasts this long)
+  std::string impl = "fused";
+  int threads = 2;
+  bool vs_torch = false;
+  std::string python = "/usr/bin/python3";
+  std::string json;
+};
+
+// big-sgemm: C = A·B, 2048³, float, through the engine's gemm kernel (BLAS), median of runs.
+double big_sgemm_gflops(int runs) {
+  const std::size_t n = 2048;
+  Rng rng(1);
+  Mat<float> A = rng.uniform_mat<float>(n, n, -1, 1), B = rng.uniform_mat<float>(n, n, -1, 1);
+  Mat<float> C = zeros<float>(n, n);
+  gemm(Trans::N, Trans::N, 1.f, A, B, 0.f, C);  // warm-up
+  std::vector<double> rates;
+  for (int r = 0; r < runs; ++r) {
+    auto t0 = Clock::now();
+    gemm(Trans::N, Trans::N, 1.f, A, B, 0.f, C);
+    rates.push_back(2.0 * n * n * n / seconds_since(t0) / 1e9);
+  }
+  return median(rates);
+}
+
+struct RowResult {
+  double tok_s = 0;
+  double gflops = 0;
+  std::vector<double> runs;
+};
+
+RowResult time_row(const std::string& row, Impl impl, const Options& o) {
+  auto w = make_workload(row, impl, 7);
+  w->run();  // warm-up (first-touch allocations, BLAS thread start)
+  auto t0 = Clock::now();
+  w->run();
+  const double unit = std::max(seconds_since(t0), 1e-6);
+  const int units = std::max(1, int(o.min_time / unit + 0.5));
+  RowResult r;
+  for (int k = 0; k < o.runs; ++k) {
+    double tokens = 0;
+    auto t1 = Clock::now();
+    for (int u = 0; u < units; ++u) tokens += w->run();
+    r.runs.push_back(tokens / seconds_since(t1));
+  }
+  r.tok_s = median(r.runs);
+  r.gflops = r.tok_s * w->gemm_flops_per_token() / 1e9;
+  return r;
+}
+
+std::string join(const std::vector<std::string>& v, char sep) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? std::string(1, sep) : "") + v[i];
+  return s;
+}
+
+// Runs torch_bench.py; row -> {tok_s, ...}. Empty (with the reason printed) when torch is missing.
+std::map<std::string, nlohmann::json> run_torch(const Options& o) {
+  std::map<std::string, nlohmann::json> out;
+  const std::string probe = o.python + " -c 'import torch' > /dev/null 2>&1";
+  if (std::system(probe.c_str()) != 0) {
+    std::printf("--vs-torch: `%s` cannot import torch. Install Debian's PyTorch with\n"
+                "    sudo apt-get install python3-torch\n"
+                "(or pass --python /path/to/a/python3 that has torch). Rows are shown without PyTorch.\n\n",
+                o.python.c_str());
+    return out;
+  }
+  const std::string cmd = "OPENBLAS_NUM_THREADS=" + std::to_string(o.threads) + " " + o.python + " " +
+                          UNROLL_BENCH_DIR "/torch_bench.py --rows " + join(o.rows, ',') +
+                          " --runs " + std::to_string(o.runs) + " --min-time " + std::to_string(o.min_time);
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p)) {
+    try {
+      auto j = nlohmann::json::parse(buf);
+      if (j.contains("row")) out[j["row"].get<std::string>()] = j;
+      if (j.contains("info")) std::printf("torch: %s\n", j["info"].get<std::string>().c_str());
+    } catch (const std::exception&) {
+      std::fputs(buf, stdout);  // pass through anything that is not a result line
+    }
+  }
+  const int rc = pclose(p);
+  if (rc != 0) std::printf("torch_bench.py exited with status %d\n", rc);
+  return out;
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+int usage(const char* msg) {
+  std::fprintf(stderr,
+               "%s\nusage: unroll_bench [--rows a,b] [--runs N>=5] [--min-time SEC] [--impl fused|lib|both]\n"
+               "                    [--threads N] [--vs-torch] [--python PATH] [--json FILE]\nrows:",
+               msg);
+  for (const auto& r : all_rows()) std::fprintf(stderr, " %s", r.name.c_str());
+  std::fprintf(stderr, "\n");
+  return 2;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    try {
+      if (a == "--rows") {
+        std::stringstream ss(val());
+        for (std::string r; std::getline(ss, r, ',');) o.rows.push_back(r);
+      } else if (a == "--runs") o.runs = std::stoi(val());
+      else if (a == "--min-time") o.min_time = std::stod(val());
+      else if (a == "--impl") o.impl = val();
+      else if (a == "--threads") o.threads = std::stoi(val());
+      else if (a == "--vs-torch") o.vs_torch = true;
+      else if (a == "--python") o.python = val();
+      else if (a == "--json") o.json = val();
+      else if (a == "--help" || a == "-h") return usage("unroll_bench: the issue-7 benchmark rows");
+      else return usage(("unknown argument " + a).c_str());
+    } catch (const std::exception& e) {
+      return usage(e.what());
+    }
+  }
+  if (o.rows.empty())
+    for (const auto& r : all_rows()) o.rows.push_back(r.name);
+  for (const auto& r : o.rows)
+    if (!make_workload(r, Impl::Lib, 1)) return usage(("unknown row " + r).c_str());
+  if (o.runs < 5) return usage("--runs must be at least 5 (the median of >= 5 runs)");
+  if (o.impl != "fused" && o.impl != "lib" && o.impl != "both") return usage("--impl is fused, lib or both");
+  set_blas_threads(o.threads);
+
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  std::printf("machine: %s, %d BLAS threads, OpenBLAS core %s, OPENBLAS_CORETYPE=%s\n", cpu_model().c_str(),
+              blas_threads(), openblas_get_corename(), coretype ? coretype : "(unset)");
+  const double peak = big_sgemm_gflops(std::max(o.runs, 5));
+  std::printf("big-sgemm (2048^3 float): %.1f GFLOP/s\n\n", peak);
+
+  const bool lib = o.impl != "fused", fused = o.impl != "lib";
+  std::map<std::string, RowResult> rl, rf;
+  for (const auto& row : o.rows) {
+    if (lib && fused) {  // same weights, same batch: the two paths must give the same loss
+      auto a = make_workload(row, Impl::Lib, 7), b = make_workload(row, Impl::Fused, 7);
+      const double la = a->check_same(Impl::Lib), lb = b->check_same(Impl::Fused);
+      std::printf("%-13s same-work check: loss lib %.6f, fused %.6f\n", row.c_str(), la, lb);
+    }
+    if (lib) rl[row] = time_row(row, Impl::Lib, o);
+    if (fused) rf[row] = time_row(row, Impl::Fused, o);
+    std::fflush(stdout);
+  }
+  std::map<std::string, nlohmann::json> torch;
+  if (o.vs_torch) torch = run_torch(o);
+
+  std::printf("\n%-13s %12s %12s %12s %7s %9s %7s\n", "row", lib ? "lib tok/s" : "", fused ? "fused tok/s" : "",
+              o.vs_torch ? "torch tok/s" : "", o.vs_torch ? "ratio" : "", "GEMM GF/s", "% peak");
+  nlohmann::json js = {{"big_sgemm_gflops", peak}, {"cpu", cpu_model()}, {"threads", o.threads}, {"rows", {}}};
+  for (const auto& row : o.rows) {
+    const RowResult& best = fused ? rf[row] : rl[row];
+    const double ours = std::max(lib ? rl[row].tok_s : 0.0, fused ? rf[row].tok_s : 0.0);
+    auto t = torch.find(row);
+    const double th = t != torch.end() ? t->second["tok_s"].get<double>() : 0;
+    char ratio[32] = "";
+    if (th > 0) std::snprintf(ratio, sizeof ratio, "%.2fx", ours / th);
+    auto num = [](bool on, double v) {
+      char b[32] = "";
+      if (on && v > 0) std::snprintf(b, sizeof b, "%.0f", v);
+      return std::string(b);
+    };
+    std::printf("%-13s %12s %12s %12s %7s %9.1f %6.1f%%\n", row.c_str(), num(lib, rl[row].tok_s).c_str(),
+                num(fused, rf[row].tok_s).c_str(), num(th > 0, th).c_str(), ratio, best.gflops,
+                100 * best.gflops / peak);
+    js["rows"].push_back({{"row", row}, {"lib_tok_s", lib ? rl[row].tok_s : 0.0},
+                          {"fused_tok_s", fused ? rf[row].tok_s : 0.0}, {"torch_tok_s", th},
+                          {"gemm_gflops", best.gflops}});
+  }
+  std::printf("\nratio = best of ours / PyTorch (tokens/s, median of %d runs); GEMM GF/s = useful GEMM flops of the\n"
+              "row per second (fused path when run); %% peak = that / big-sgemm. Legend:\n", o.runs);
+  for (const auto& r : all_rows())
+    if (std::find(o.rows.begin(), o.rows.end(), r.name) != o.rows.end())
+      std::printf("  %-13s %s\n", r.name.c_str(), r.what.c_str());
+  if (!o.json.empty()) std::ofstream(o.json) << js.dump(2) << "\n";
+  return 0;
+}
