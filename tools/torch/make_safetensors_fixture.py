@@ -9,7 +9,8 @@ with torch + json + struct.
       expected.json           per tensor: shape, sum, first values; a forward pass for later equivalence tests
   make_safetensors_fixture.py check FILE DTYPE [FILE DTYPE...]  reads a file written by the C++ test (tests/test_checkpoint.cc),
       loads it into the same Tagger with load_state_dict(strict=True), checks every value bitwise against
-      the formula the C++ side used, runs a forward pass; prints OK and exits 0, else exits 1.
+      the formula the C++ side used (or, when the metadata has test.ids / test.logits, compares PyTorch's
+      forward pass with the logits unroll computed); prints OK and exits 0, else exits 1.
 Run with Debian's python3-torch: /usr/bin/python3 tools/torch/make_safetensors_fixture.py make tests/fixtures/safetensors
 """
 import json
@@ -121,6 +122,16 @@ def check(path, dtype_name):
     assert metadata.get("unroll.format") == "unroll", f"metadata: {metadata.keys()}"
     tagger = Tagger().to(dtype)
     tagger.load_state_dict(tensors, strict=True)  # names and shapes must match exactly
+    if "test.ids" in metadata:  # a model trained/initialised by unroll: PyTorch must compute its logits
+        ids = json.loads(metadata["test.ids"])
+        want = torch.tensor(json.loads(metadata["test.logits"]), dtype=torch.float64)
+        with torch.no_grad():
+            got = tagger(torch.tensor([ids]))[0].double()
+        err = float((got - want).abs().max())
+        assert err < 1e-5, f"logits differ from unroll's by {err}"
+        print(f"OK: PyTorch {torch.__version__} loaded {len(tensors)} tensors ({dtype_name}) from {path} "
+              f"with load_state_dict(strict=True); its logits match unroll's within {err:.3g}")
+        return
     for j, (name, t) in enumerate(tagger.state_dict().items()):
         want = torch.tensor([formula(j, k) for k in range(t.numel())], dtype=torch.float64).to(dtype)
         got = tensors[name].reshape(-1)
