@@ -124,3 +124,21 @@ TEST_CASE("recurrent: bad inputs throw ShapeError naming the module and the shap
     CHECK_THROWS_WITH_AS(GRU<double>(c, rng), doctest::Contains("GRU: dropout must be in [0, 1), got 1"), ShapeError);
   }
 }
+
+TEST_CASE("gradcheck_module_sweep: filter and the worst-location report") {
+  auto rows = gradcheck_module_sweep("gru(3, 4, num_layers=2, bidirectional=true) b=3 t=3 lengths=[3, 1, 2]");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].ok);
+  CHECK(rows[0].what == "GRU(3, 4, num_layers=2, bidirectional=True) B=3 T=3 lengths=[3, 1, 2]");
+  CHECK(rows[0].shape == "x: 3 × [3, 3], h0: 4 × [3, 4], 552 parameters");
+  CHECK(rows[0].max_abs_err < 1e-6);
+  CHECK(!rows[0].worst.empty());
+  CHECK(recurrent_check_cases().size() == 72);
+  CHECK(gradcheck_module_sweep("no such module").empty());
+  // A gate name is derived from the row of a recurrent weight: row / H.
+  bool gate_named = false;
+  for (const auto& r : gradcheck_module_sweep("LSTM(3, 4) B=1 T=3 lengths=[3]"))
+    gate_named = gate_named || r.worst.find("(gate ") != std::string::npos || r.worst.find("x[t=") != std::string::npos ||
+                 r.worst.find("h0[") != std::string::npos || r.worst.find("c0[") != std::string::npos;
+  CHECK(gate_named);
+}
