@@ -4,6 +4,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/gradcheck_ops.h"
 
+#include "engine/bptt_reference.h"
 #include "nn/gradcheck_modules.h"
 
 #include <chrono>
@@ -41,6 +42,15 @@ int run() {
   std::vector<CheckRow> rows = gradcheck_op_sweep(opt.filter);
   for (const ModuleCheckRow& m : gradcheck_module_sweep(opt.filter))
     rows.push_back({"module " + m.what, m.shape, m.max_abs_err, m.max_rel_err, m.worst, m.ok, {}});
+  // The seeds' vanilla RNN: BPTT derived by hand = the tape = central differences, over 20 steps.
+  if (std::string what = "bptt hand-derived = tape = numeric (vanilla RNN, 20 steps)";
+      opt.filter.empty() || what.find(opt.filter) != std::string::npos) {
+    BpttThreeWay b = bptt_three_way_check(20, 7);
+    const bool ok = b.gradcheck_ok && b.hand_vs_tape <= 1e-10 && b.tape_vs_numeric <= 1e-5;
+    rows.push_back({what, "dU dW dV db dc ds0", std::max(b.hand_vs_tape, b.tape_vs_numeric), 0.0,
+                    fmt::format("hand-tape {:.1e}, tape-numeric {:.1e}", b.hand_vs_tape, b.tape_vs_numeric), ok,
+                    ok ? std::string() : b.report});
+  }
   if (rows.empty()) throw std::invalid_argument(fmt::format("gradcheck: nothing matches filter '{}'", opt.filter));
   std::size_t failed = 0;
   for (const auto& r : rows) failed += !r.ok;
