@@ -13,6 +13,9 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace unroll {
 
@@ -450,48 +453,107 @@ std::vector<std::string> Adam<T>::buffer_names() const {
   return {"exp_avg", "exp_avg_sq"};
 }
 
+namespace {
+
+// Per-step constants of an Adam update (computed once per parameter and step, not per row).
+template <class T>
+struct AdamConsts {
+  T b1, b1c, b2, b2c, eps, wd, shrink, neg_step_size, bc2_sqrt;
+};
+
+// x := √x over a span. GCC will not vectorize std::sqrt without -fno-math-errno, so the SSE2 path uses
+// the packed instruction, which is the same correctly rounded IEEE square root (bitwise equal results).
+inline void sqrt_span(float* x, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+#endif
+  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+}
+inline void sqrt_span(double* x, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
+#endif
+  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+}
+
+// One span, every option a template parameter so each variant is a branch-free loop. Done in blocks:
+// moments (vectorized), square roots (packed), weights (vectorized).
+// Wd: 0 none, 1 L2 added to the gradient (Adam), 2 decoupled (AdamW).
+template <class T, bool Rows, bool Ams, int Wd>
+void adam_kernel(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict vmax,
+                 std::size_t n, const AdamConsts<T>& c) {
+  constexpr std::size_t kBlock = 256;
+  T root[kBlock];
+  for (std::size_t j0 = 0; j0 < n; j0 += kBlock) {
+    const std::size_t len = std::min(kBlock, n - j0);
+    T* pp = p + j0;
+    const T* gg = g + j0;
+    T* mm = m + j0;
+    T* vv = v + j0;
+    for (std::size_t j = 0; j < len; ++j) {
+      T d = gg[j];
+      if constexpr (Wd == 1) d = d + c.wd * pp[j];
+      if constexpr (Wd == 2) pp[j] = pp[j] * c.shrink;
+      if constexpr (!Rows) {  // torch/optim/adam.py, _single_tensor_adam
+        mm[j] = mm[j] * c.b1 + c.b1c * d;
+        vv[j] = vv[j] * c.b2 + c.b2c * d * d;
+      } else {  // torch/optim/_functional.py, sparse_adam
+        mm[j] = mm[j] + (d - mm[j]) * c.b1c;
+        vv[j] = vv[j] + (d * d - vv[j]) * c.b2c;
+      }
+      if constexpr (Ams) {
+        T* vm = vmax + j0;
+        vm[j] = vm[j] < vv[j] ? vv[j] : vm[j];
+        root[j] = vm[j];
+      } else {
+        root[j] = vv[j];
+      }
+    }
+    sqrt_span(root, len);
+    for (std::size_t j = 0; j < len; ++j) {
+      if constexpr (!Rows)
+        pp[j] = pp[j] + c.neg_step_size * mm[j] / (root[j] / c.bc2_sqrt + c.eps);
+      else  // SparseAdam does not scale eps by the bias correction; its step size carries √bc2 instead
+        pp[j] = pp[j] + c.neg_step_size * (mm[j] / (root[j] + c.eps));
+    }
+  }
+}
+
+template <class T, bool Rows>
+void adam_dispatch(bool ams, int wd, T* p, const T* g, T* const* buf, std::size_t n, const AdamConsts<T>& c) {
+  T* vmax = ams ? buf[2] : nullptr;
+  if (ams) {
+    if (wd == 0) return adam_kernel<T, Rows, true, 0>(p, g, buf[0], buf[1], vmax, n, c);
+    if (wd == 1) return adam_kernel<T, Rows, true, 1>(p, g, buf[0], buf[1], vmax, n, c);
+    return adam_kernel<T, Rows, true, 2>(p, g, buf[0], buf[1], vmax, n, c);
+  }
+  if (wd == 0) return adam_kernel<T, Rows, false, 0>(p, g, buf[0], buf[1], vmax, n, c);
+  if (wd == 1) return adam_kernel<T, Rows, false, 1>(p, g, buf[0], buf[1], vmax, n, c);
+  return adam_kernel<T, Rows, false, 2>(p, g, buf[0], buf[1], vmax, n, c);
+}
+
+}  // namespace
+
 template <class T>
 void Adam<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) {
   const double lr = this->lr_;
-  const double bc1 = 1 - std::pow(o_.beta1, double(s.step));
-  const double bc2 = 1 - std::pow(o_.beta2, double(s.step));
-  const T b1 = T(o_.beta1), b1c = T(1 - o_.beta1), b2 = T(o_.beta2), b2c = T(1 - o_.beta2), eps = T(o_.eps);
-  const bool decoupled = o_.decoupled_weight_decay, use_wd = o_.weight_decay != 0, ams = o_.amsgrad;
-  const T wd = T(o_.weight_decay), shrink = T(1 - lr * o_.weight_decay);
-  T* m = buf[0];
-  T* v = buf[1];
-  T* vmax = ams ? buf[2] : nullptr;
-  auto decayed_grad = [&](std::size_t j) {
-    T d = g[j];
-    if (use_wd) {
-      if (decoupled)
-        p[j] = p[j] * shrink;
-      else
-        d = d + wd * p[j];
-    }
-    return d;
-  };
-  if (!s.rows) {  // torch/optim/adam.py, _single_tensor_adam
-    const T neg_step_size = T(-(lr / bc1)), bc2_sqrt = T(std::sqrt(bc2));
-    for (std::size_t j = 0; j < n; ++j) {
-      const T d = decayed_grad(j);
-      m[j] = m[j] * b1 + b1c * d;
-      v[j] = v[j] * b2 + b2c * d * d;
-      if (ams) vmax[j] = std::max(vmax[j], v[j]);
-      const T denom = std::sqrt(ams ? vmax[j] : v[j]) / bc2_sqrt + eps;
-      p[j] = p[j] + neg_step_size * m[j] / denom;
-    }
-  } else {  // torch/optim/_functional.py, sparse_adam (eps is not scaled by the bias correction there)
-    const T neg_step_size = T(-(lr * std::sqrt(bc2) / bc1));
-    for (std::size_t j = 0; j < n; ++j) {
-      const T d = decayed_grad(j);
-      m[j] = m[j] + (d - m[j]) * b1c;
-      v[j] = v[j] + (d * d - v[j]) * b2c;
-      if (ams) vmax[j] = std::max(vmax[j], v[j]);
-      const T denom = std::sqrt(ams ? vmax[j] : v[j]) + eps;
-      p[j] = p[j] + neg_step_size * (m[j] / denom);
-    }
+  // The bias corrections change with the step only: a sparse parameter calls this once per row.
+  if (s.step != cache_step_) {
+    cache_step_ = s.step;
+    cache_bc1_ = 1 - std::pow(o_.beta1, double(s.step));
+    cache_bc2_ = 1 - std::pow(o_.beta2, double(s.step));
   }
+  const double bc1 = cache_bc1_, bc2 = cache_bc2_;
+  AdamConsts<T> c{T(o_.beta1), T(1 - o_.beta1), T(o_.beta2), T(1 - o_.beta2), T(o_.eps), T(o_.weight_decay),
+                  T(1 - lr * o_.weight_decay), T(0), T(std::sqrt(bc2))};
+  c.neg_step_size = s.rows ? T(-(lr * std::sqrt(bc2) / bc1)) : T(-(lr / bc1));
+  const int wd = o_.weight_decay == 0 ? 0 : o_.decoupled_weight_decay ? 2 : 1;
+  if (s.rows)
+    adam_dispatch<T, true>(o_.amsgrad, wd, p, g, buf, n, c);
+  else
+    adam_dispatch<T, false>(o_.amsgrad, wd, p, g, buf, n, c);
 }
 
 template <class T>
@@ -508,6 +570,7 @@ void Adam<T>::load_hyper_meta(const typename Optimizer<T>::StateMeta& m) {
   o.weight_decay = parse_num(m, "weight_decay", type());
   o.amsgrad = parse_flag(m, "amsgrad", type());
   o_ = o;
+  cache_step_ = 0;  // the betas may have changed
 }
 
 template class Optimizer<float>;

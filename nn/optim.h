@@ -216,6 +216,8 @@ class Adam final : public Optimizer<T> {
 
  private:
   AdamOptions o_;
+  std::uint64_t cache_step_ = 0;                      // the step the bias corrections below are for
+  double cache_bc1_ = 0, cache_bc2_ = 0;
 };
 
 extern template class Optimizer<float>;
