@@ -2,6 +2,7 @@
 // most-frequent-tag tagger, span F1, binary naive Bayes, interpolated absolute discounting and Kneser-Ney.
 #include "models/baselines/naive_bayes.h"
 #include "models/baselines/ngram.h"
+#include "models/baselines/run_baselines.h"
 #include "models/baselines/tagger_baseline.h"
 #include "models/data/common.h"
 #include "models/data/metrics.h"
@@ -114,4 +115,9 @@ TEST_CASE("ngram: bad options and ids are rejected") {
                        doctest::Contains("does not fit a 64-bit key"), data::DataError);
   baselines::InterpolatedNgram lm({.order = 2, .id_space = 4, .num_outcomes = 4});
   CHECK_THROWS_WITH_AS(lm.fit({{0, 4}}), doctest::Contains("id 4 out of range"), data::DataError);
+}
+
+TEST_CASE("run_baselines: an unknown baseline name is rejected before any corpus is read") {
+  CHECK_THROWS_WITH_AS(baselines::run_baselines("bogus"), doctest::Contains("unknown baseline 'bogus'"), data::DataError);
+  CHECK(baselines::baseline_names().size() == 5);
 }
