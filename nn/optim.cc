@@ -81,6 +81,26 @@ bool scan_grad(const Mat<T>& g, std::vector<std::size_t>* rows) {
   return bad == 0;
 }
 
+// Update loops run in blocks of this many entries (a stack buffer of square roots).
+constexpr std::size_t kBlock = 256;
+
+// x := √x over a span. GCC will not vectorize std::sqrt without -fno-math-errno, so the SSE2 path uses
+// the packed instruction, which is the same correctly rounded IEEE square root (bitwise equal results).
+inline void sqrt_span(float* x, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+#endif
+  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+}
+inline void sqrt_span(double* x, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
+#endif
+  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+}
+
 }  // namespace
 
 // ---- base ------------------------------------------------------------------------------------------
@@ -340,12 +360,19 @@ void Adagrad<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, con
   const T neg_clr = T(-clr), wd = T(o_.weight_decay), eps = T(o_.eps);
   const bool use_wd = o_.weight_decay != 0;
   T* sum = buf[0];
-  for (std::size_t j = 0; j < n; ++j) {
-    T d = g[j];
-    if (use_wd) d = d + wd * p[j];
-    sum[j] = sum[j] + d * d;
-    const T std_ = std::sqrt(sum[j]) + eps;
-    p[j] = p[j] + neg_clr * d / std_;
+  T root[kBlock];
+  for (std::size_t j0 = 0; j0 < n; j0 += kBlock) {  // blocks: accumulate, square roots, weights
+    const std::size_t len = std::min(kBlock, n - j0);
+    for (std::size_t j = j0; j < j0 + len; ++j) {
+      const T d = use_wd ? g[j] + wd * p[j] : g[j];
+      sum[j] = sum[j] + d * d;
+      root[j - j0] = sum[j];
+    }
+    sqrt_span(root, len);
+    for (std::size_t j = j0; j < j0 + len; ++j) {
+      const T d = use_wd ? g[j] + wd * p[j] : g[j];
+      p[j] = p[j] + neg_clr * d / (root[j - j0] + eps);
+    }
   }
 }
 
@@ -396,22 +423,29 @@ void RMSprop<T>::update_span(T* p, const T* g, T* const* buf, std::size_t n, con
   T* sq = buf[0];
   T* mb = use_mom ? buf[1] : nullptr;
   T* ga = centered ? buf[use_mom ? 2 : 1] : nullptr;
-  for (std::size_t j = 0; j < n; ++j) {
-    T d = g[j];
-    if (use_wd) d = d + wd * p[j];
-    sq[j] = sq[j] * a + a1 * d * d;
-    T avg;
-    if (centered) {
-      ga[j] = ga[j] * a + a1 * d;
-      avg = std::sqrt(sq[j] + T(-1) * ga[j] * ga[j]) + eps;
-    } else {
-      avg = std::sqrt(sq[j]) + eps;
+  T root[kBlock];
+  for (std::size_t j0 = 0; j0 < n; j0 += kBlock) {  // blocks: averages, square roots, weights
+    const std::size_t len = std::min(kBlock, n - j0);
+    for (std::size_t j = j0; j < j0 + len; ++j) {
+      const T d = use_wd ? g[j] + wd * p[j] : g[j];
+      sq[j] = sq[j] * a + a1 * d * d;
+      if (centered) {
+        ga[j] = ga[j] * a + a1 * d;
+        root[j - j0] = sq[j] + T(-1) * ga[j] * ga[j];
+      } else {
+        root[j - j0] = sq[j];
+      }
     }
-    if (use_mom) {
-      mb[j] = mb[j] * mom + d / avg;
-      p[j] = p[j] + neg_lr * mb[j];
-    } else {
-      p[j] = p[j] + neg_lr * d / avg;
+    sqrt_span(root, len);
+    for (std::size_t j = j0; j < j0 + len; ++j) {
+      const T d = use_wd ? g[j] + wd * p[j] : g[j];
+      const T avg = root[j - j0] + eps;
+      if (use_mom) {
+        mb[j] = mb[j] * mom + d / avg;
+        p[j] = p[j] + neg_lr * mb[j];
+      } else {
+        p[j] = p[j] + neg_lr * d / avg;
+      }
     }
   }
 }
@@ -461,30 +495,12 @@ struct AdamConsts {
   T b1, b1c, b2, b2c, eps, wd, shrink, neg_step_size, bc2_sqrt;
 };
 
-// x := √x over a span. GCC will not vectorize std::sqrt without -fno-math-errno, so the SSE2 path uses
-// the packed instruction, which is the same correctly rounded IEEE square root (bitwise equal results).
-inline void sqrt_span(float* x, std::size_t n) {
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
-#endif
-  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
-}
-inline void sqrt_span(double* x, std::size_t n) {
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
-#endif
-  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
-}
-
 // One span, every option a template parameter so each variant is a branch-free loop. Done in blocks:
 // moments (vectorized), square roots (packed), weights (vectorized).
 // Wd: 0 none, 1 L2 added to the gradient (Adam), 2 decoupled (AdamW).
 template <class T, bool Rows, bool Ams, int Wd>
 void adam_kernel(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict vmax,
                  std::size_t n, const AdamConsts<T>& c) {
-  constexpr std::size_t kBlock = 256;
   T root[kBlock];
   for (std::size_t j0 = 0; j0 < n; j0 += kBlock) {
     const std::size_t len = std::min(kBlock, n - j0);
