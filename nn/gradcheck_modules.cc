@@ -67,7 +67,9 @@ ModuleCheckRow gradcheck_recurrent_case(const RecurrentCheckCase& c) {
   const int in = 3, H = 4;
   const std::size_t B = c.lengths.size(), T_ = std::size_t(c.steps);
   Rng rng(20261123);
-  Recurrent<double> layer(kind, recurrent_config(in, H, c.layers, c.bidirectional), rng);
+  RecurrentConfig config = recurrent_config(in, H, c.layers, c.bidirectional);
+  config.fused = c.fused;
+  Recurrent<double> layer(kind, config, rng);
   const int D = layer.dirs();
   std::vector<Var<double>> xs, h0, c0;
   std::vector<std::pair<std::string, Var<double>>> inputs;
@@ -104,7 +106,8 @@ ModuleCheckRow gradcheck_recurrent_case(const RecurrentCheckCase& c) {
   GradCheckResult r = gradcheck(f, inputs);
 
   ModuleCheckRow row;
-  row.what = fmt::format("{} B={} T={} lengths=[{}]", layer.describe(), B, T_, fmt::join(c.lengths, ", "));
+  row.what = fmt::format("{} B={} T={} lengths=[{}]{}", layer.describe(), B, T_, fmt::join(c.lengths, ", "),
+                         c.fused ? "" : " plain ops");
   row.shape = fmt::format("x: {} × [{}, {}], h0{}: {} × [{}, {}], {} parameters", T_, B, in, lstm ? "/c0" : "",
                           c.layers * D, B, H, nparams);
   fold(row, r, [&](const GradCheckEntry& e) -> std::string {
@@ -159,8 +162,8 @@ std::vector<ModuleCheckRow> gradcheck_module_sweep(const std::string& filter) {
     // the description the same way the case does.
     Rng rng(0);
     Recurrent<double> probe(parse_kind(c.cell), recurrent_config(3, 4, c.layers, c.bidirectional), rng);
-    const std::string what = fmt::format("{} B={} T={} lengths=[{}]", probe.describe(), c.lengths.size(), c.steps,
-                                         fmt::join(c.lengths, ", "));
+    const std::string what = fmt::format("{} B={} T={} lengths=[{}]{}", probe.describe(), c.lengths.size(), c.steps,
+                                         fmt::join(c.lengths, ", "), c.fused ? "" : " plain ops");
     if (keep(what)) rows.push_back(gradcheck_recurrent_case(c));
   }
   for (bool bias : {true, false}) {

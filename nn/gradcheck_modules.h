@@ -25,9 +25,10 @@ struct RecurrentCheckCase {
   bool bidirectional = false;
   std::vector<int> lengths;  // one per batch row; T = max
   int steps = 0;             // T (>= max length; > max when the batch is padded at the end)
+  bool fused = true;         // the layer's fused ops (default) or the plain-op reference path
 };
 
-// Every case of the sweep, in a fixed order.
+// Every case of the sweep, in a fixed order (the default fused path; `what` says "plain ops" otherwise).
 std::vector<RecurrentCheckCase> recurrent_check_cases();
 // Runs one case (inputs and parameters from a fixed seed) and returns its row.
 ModuleCheckRow gradcheck_recurrent_case(const RecurrentCheckCase& c);

@@ -2,12 +2,13 @@
 #include "nn/gru_cell.h"
 
 #include "engine/ops.h"
+#include "engine/ops_rnn.h"
 
 namespace unroll {
 
 // ---------------------------------------------------------------------------------------------------
 // gru_cell_math  r = σ(gi_r + gh_r); z = σ(gi_z + gh_z); n = tanh(gi_n + r⊙gh_n); h' = n + z⊙(h - n)
-// (h' = (1-z)⊙n + z⊙h written with one product fewer; engine/ops_rnn.cc may replace it with a fused node)
+// (h' = (1-z)⊙n + z⊙h written with one product fewer; the fused path uses engine/ops_rnn.h's gru_gates)
 template <class T>
 Var<T> gru_cell_math(const Var<T>& gi, const Var<T>& gh, const Var<T>& h) {
   const std::size_t H = h.cols();
@@ -23,7 +24,8 @@ GRUCell<T>::GRUCell(int input_size, int hidden_size, Rng& rng, bool bias)
 
 template <class T>
 CellState<T> GRUCell<T>::step_from_gates(const Var<T>& gi, const CellState<T>& s) const {
-  return {gru_cell_math(gi, this->hidden_gates(s.h), s.h), {}};
+  const Var<T> gh = this->hidden_gates(s.h);
+  return {this->fused_ ? gru_gates(gi, gh, s.h) : gru_cell_math(gi, gh, s.h), {}};
 }
 
 template <class T>

@@ -9,7 +9,7 @@
 
 namespace unroll {
 
-// The pointwise part of a GRU step: gi, gh [B, 3H], h [B, H] -> h'.
+// The pointwise part of a GRU step from plain ops: gi, gh [B, 3H], h [B, H] -> h'. (Fused: gru_gates.)
 template <class T> Var<T> gru_cell_math(const Var<T>& gi, const Var<T>& gh, const Var<T>& h);
 
 template <class T>

@@ -2,12 +2,13 @@
 #include "nn/lstm_cell.h"
 
 #include "engine/ops.h"
+#include "engine/ops_rnn.h"
 
 namespace unroll {
 
 // ---------------------------------------------------------------------------------------------------
 // lstm_cell_math  z = gi + gh; c' = σ(z_f)⊙c + σ(z_i)⊙tanh(z_g); h' = σ(z_o)⊙tanh(c')
-// (made of gradient-checked ops; engine/ops_rnn.cc may replace it with one fused node)
+// (the reference made of gradient-checked ops; the fused path uses engine/ops_rnn.h's lstm_gates)
 template <class T>
 CellState<T> lstm_cell_math(const Var<T>& gi, const Var<T>& gh, const Var<T>& c) {
   const std::size_t H = c.cols();
@@ -26,7 +27,10 @@ LSTMCell<T>::LSTMCell(int input_size, int hidden_size, Rng& rng, bool bias)
 
 template <class T>
 CellState<T> LSTMCell<T>::step_from_gates(const Var<T>& gi, const CellState<T>& s) const {
-  return lstm_cell_math(gi, this->hidden_gates(s.h), s.c);
+  const Var<T> gh = this->hidden_gates(s.h);
+  if (!this->fused_) return lstm_cell_math(gi, gh, s.c);
+  LSTMGates<T> r = lstm_gates(gi, gh, s.c);
+  return {r.h, r.c};
 }
 
 template <class T>

@@ -10,7 +10,7 @@
 
 namespace unroll {
 
-// The pointwise part of an LSTM step: gi, gh [B, 4H], c [B, H] -> {h', c'}.
+// The pointwise part of an LSTM step from plain ops: gi, gh [B, 4H], c [B, H] -> {h', c'}. (Fused: lstm_gates.)
 template <class T> CellState<T> lstm_cell_math(const Var<T>& gi, const Var<T>& gh, const Var<T>& c);
 
 template <class T>

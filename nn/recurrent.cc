@@ -4,6 +4,7 @@
 #include "nn/recurrent.h"
 
 #include "engine/ops.h"
+#include "engine/ops_rnn.h"
 #include "nn/init.h"
 
 #include <algorithm>
@@ -45,6 +46,7 @@ Recurrent<T>::Recurrent(CellKind kind, const RecurrentConfig& c, Rng& rng) : kin
         }
       }
       if (c.forget_bias) static_cast<LSTMCell<T>&>(*cell).set_forget_bias(T(*c.forget_bias));
+      cell->set_fused(c.fused);
       cells_.push_back(std::move(cell));
       if (c.learn_initial_state) {
         init_h_.push_back(parameter(zeros<T>(1, H), "initial_h" + suffix(k, d)));
@@ -168,8 +170,15 @@ RecurrentOutput<T> Recurrent<T>::forward(const std::vector<Var<T>>& xs, const st
     const Var<T> x_all = T_ == 1 ? layer_in[0] : concat_rows(layer_in);  // [T·B, in_k]
     for (int d = 0; d < D; ++d) {
       const std::size_t idx = std::size_t(k * D + d);
-      const RecurrentCell<T>& cell = *cells_[idx];
-      const Var<T> gi_all = cell.input_gates(x_all);                      // [T·B, G·H]
+      RecurrentCell<T>& cell = *cells_[idx];
+      // x·W_ihᵀ + b_ih for every step: one GEMM, then T row blocks [B, G·H]
+      std::vector<Var<T>> gis;
+      if (cfg_.fused) {
+        gis = project_steps(x_all, cell.weight_ih(), {cell.bias_ih()}, T_);
+      } else {
+        const Var<T> gi_all = cell.input_gates(x_all);                    // [T·B, G·H]
+        for (std::size_t t = 0; t < T_; ++t) gis.push_back(T_ == 1 ? gi_all : rows(gi_all, t * B, (t + 1) * B));
+      }
       CellState<T> s = initial(idx, B, h0, c0);
       for (std::size_t n = 0; n < T_; ++n) {
         const std::size_t t = d == 0 ? n : T_ - 1 - n;
@@ -178,8 +187,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const std::vector<Var<T>>& xs, const st
           h_t = constant(zeros<T>(B, H));
           continue;
         }
-        const Var<T> gi = T_ == 1 ? gi_all : rows(gi_all, t * B, (t + 1) * B);
-        CellState<T> next = cell.step_from_gates(gi, s);
+        CellState<T> next = cell.step_from_gates(gis[t], s);
         if (live[t] == B) {
           s = next;
           h_t = s.h;

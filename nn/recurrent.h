@@ -48,6 +48,7 @@ struct RecurrentConfig {
   std::optional<double> forget_bias;  // LSTM: initial total forget-gate bias, e.g. 1.0 (bias_ih_f = v, bias_hh_f = 0)
   Nonlinearity nonlinearity = Nonlinearity::Tanh;  // RNN only
   RecurrentInit init = RecurrentInit::PyTorchDefault;
+  bool fused = true;                  // engine/ops_rnn.h's fused ops; false: the plain-op reference (same numbers)
 };
 
 // The common four fields (the rest at their defaults).

@@ -2,6 +2,7 @@
 #include "nn/rnn_cell.h"
 
 #include "engine/ops.h"
+#include "engine/ops_rnn.h"
 #include "nn/init.h"
 
 #include <cmath>
@@ -49,12 +50,12 @@ CellState<T> RecurrentCell<T>::step(const Var<T>& x, const CellState<T>& s) cons
 
 template <class T>
 Var<T> RecurrentCell<T>::input_gates(const Var<T>& x) const {
-  return linear(x, weight_ih_, bias_ih_);
+  return fused_ ? linear_fused(x, weight_ih_, bias_ih_) : linear(x, weight_ih_, bias_ih_);
 }
 
 template <class T>
 Var<T> RecurrentCell<T>::hidden_gates(const Var<T>& h) const {
-  return linear(h, weight_hh_, bias_hh_);
+  return fused_ ? linear_fused(h, weight_hh_, bias_hh_) : linear(h, weight_hh_, bias_hh_);
 }
 
 template <class T>
@@ -95,7 +96,8 @@ RNNCell<T>::RNNCell(int input_size, int hidden_size, Rng& rng, bool bias, Nonlin
 
 template <class T>
 CellState<T> RNNCell<T>::step_from_gates(const Var<T>& gi, const CellState<T>& s) const {
-  return {rnn_cell_math(gi, this->hidden_gates(s.h), f_), {}};
+  const Var<T> gh = this->hidden_gates(s.h);
+  return {this->fused_ ? rnn_gates(gi, gh, f_ == Nonlinearity::Relu) : rnn_cell_math(gi, gh, f_), {}};
 }
 
 template <class T>

@@ -4,7 +4,11 @@
 //   weight_ih [gates·H, in], weight_hh [gates·H, H], bias_ih [1, gates·H], bias_hh [1, gates·H]
 // Biases are [1, N] here and [N] in PyTorch; nn/checkpoint.h maps one to the other.
 // Every step is split in two: the projections gi = x·W_ihᵀ + b_ih, gh = h·W_hhᵀ + b_hh (matmul_nt), and a
-// small pointwise "cell math" function of (gi, gh, state) — the one to swap for a fused op later.
+// small pointwise "cell math" function of (gi, gh, state). Two implementations of each half:
+//   fused (default): engine/ops_rnn.h — linear_fused (one node per projection) and lstm_gates / gru_gates /
+//                    rnn_gates (one node per step's pointwise math; LSTM: two, h and c)
+//   plain (set_fused(false)): the reference made of gradient-checked ops — linear() and *_cell_math below.
+// Both give the same numbers up to rounding (tests hold them together and each against PyTorch).
 //   RNNCell:  h' = f(gi + gh), f = tanh or relu
 #pragma once
 
@@ -33,8 +37,8 @@ class RecurrentCell : public Module<T> {
   // The same step from precomputed input projections gi = x·W_ihᵀ + b_ih [B, gates·H] (layers compute
   // them for every time step with one matrix product).
   virtual CellState<T> step_from_gates(const Var<T>& gi, const CellState<T>& s) const = 0;
-  Var<T> input_gates(const Var<T>& x) const;            // x [N, in] -> [N, gates·H]
-  Var<T> hidden_gates(const Var<T>& h) const;           // h [B, H]  -> [B, gates·H]
+  Var<T> input_gates(const Var<T>& x) const;            // x [N, in] -> [N, gates·H]  (x·W_ihᵀ + b_ih)
+  Var<T> hidden_gates(const Var<T>& h) const;           // h [B, H]  -> [B, gates·H]  (h·W_hhᵀ + b_hh)
 
   CellState<T> zero_state(std::size_t batch) const;     // constant zeros (c too for LSTM)
   virtual bool has_cell_state() const { return false; }
@@ -48,6 +52,8 @@ class RecurrentCell : public Module<T> {
   int hidden_size() const { return hidden_size_; }
   int gates() const { return gates_; }
   bool bias() const { return bias_ih_.defined(); }
+  bool fused() const { return fused_; }                 // engine/ops_rnn.h ops (true) or the plain-op reference
+  void set_fused(bool on) { fused_ = on; }
   Var<T>& weight_ih() { return weight_ih_; }
   Var<T>& weight_hh() { return weight_hh_; }
   Var<T>& bias_ih() { return bias_ih_; }                // undefined without bias
@@ -62,9 +68,10 @@ class RecurrentCell : public Module<T> {
   const char* type_name_;
   int input_size_, hidden_size_, gates_;
   Var<T> weight_ih_, weight_hh_, bias_ih_, bias_hh_;    // [G·H, in], [G·H, H], [1, G·H], [1, G·H]
+  bool fused_ = true;
 };
 
-// The pointwise part of an Elman step: h' = f(gi + gh). gi, gh: [B, H].
+// The pointwise part of an Elman step from plain ops: h' = f(gi + gh). gi, gh: [B, H]. (Fused: rnn_gates.)
 template <class T> Var<T> rnn_cell_math(const Var<T>& gi, const Var<T>& gh, Nonlinearity f);
 
 template <class T>

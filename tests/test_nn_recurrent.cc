@@ -255,3 +255,39 @@ TEST_CASE_TEMPLATE("recurrent: gradient flow: ||dL/dh_t|| per step from the hidd
   for (std::size_t j = 0; j < 4; ++j) s += g(0, j) * g(0, j);  // row 1 has length 3: t = 3 is padding
   CHECK(fwd[3] == doctest::Approx(std::sqrt(s)));
 }
+
+TEST_CASE_TEMPLATE("recurrent: fused ops and the plain-op reference give the same values and gradients", L,
+                   RNN<double>, LSTM<double>, GRU<double>) {
+  for (bool bi : {false, true})
+    for (const std::vector<int>& lengths : {std::vector<int>{3, 3}, std::vector<int>{3, 1}, std::vector<int>{1, 2}}) {
+      RecurrentConfig c = cfg(3, 4, 2, bi);
+      if (kind_of<L>() == CellKind::RNN && bi) c.nonlinearity = Nonlinearity::Relu;
+      Rng r1(9), r2(9);
+      L fused(c, r1);
+      c.fused = false;
+      L plain(c, r2);  // same seed: same weights
+      auto xs = random_steps(3, 2, 3, 5);
+      std::vector<Mat<double>> R;
+      for (int t = 0; t < 3; ++t) R.push_back(r1.normal_mat<double>(2, bi ? 8 : 4));
+      std::vector<Mat<double>> gx[2];
+      std::map<std::string, Mat<double>> gp[2];
+      RecurrentOutput<double> o[2];
+      int i = 0;
+      for (L* layer : {&fused, &plain}) {
+        layer->zero_grad();
+        for (auto& x : xs) x.zero_grad();
+        o[i] = layer->forward(xs, lengths);
+        Var<double> loss = project(o[i].outputs, R) + sum(concat_cols(o[i].h_n));
+        loss.backward();
+        for (auto& x : xs) gx[i].push_back(x.grad());
+        gp[i] = grads_by_name<double>(*layer);
+        ++i;
+      }
+      for (std::size_t t = 0; t < 3; ++t) {
+        CHECK(max_diff(o[0].outputs[t].value(), o[1].outputs[t].value()) < 1e-13);
+        CHECK(max_diff(gx[0][t], gx[1][t]) < 1e-13);
+      }
+      for (std::size_t k = 0; k < o[0].h_n.size(); ++k) CHECK(max_diff(o[0].h_n[k].value(), o[1].h_n[k].value()) < 1e-13);
+      for (auto& [name, g] : gp[0]) CHECK_MESSAGE(max_diff(g, gp[1][name]) < 1e-13, name);
+    }
+}

@@ -21,6 +21,16 @@ TEST_CASE_TEMPLATE("recurrent: gradcheck over layers x directions x lengths x ba
   CHECK(n == 24);  // {1, 2 layers} x {uni, bi} x {batch 1, 3} x {lengths 1, 3, mixed}
 }
 
+TEST_CASE_TEMPLATE("recurrent: gradcheck of the plain-op reference path (2 layers, bidirectional, mixed lengths)", L,
+                   RNN<double>, LSTM<double>, GRU<double>) {
+  const char* cell = kind_of<L>() == CellKind::RNN ? "rnn" : kind_of<L>() == CellKind::LSTM ? "lstm" : "gru";
+  RecurrentCheckCase c{cell, 2, true, {3, 1, 2}, 3};
+  c.fused = false;
+  ModuleCheckRow row = gradcheck_recurrent_case(c);
+  CHECK(row.what.find("plain ops") != std::string::npos);
+  CHECK_MESSAGE(row.ok, row.what << ": " << row.worst);
+}
+
 TEST_CASE_TEMPLATE("recurrent: gradcheck without bias, with learned initial state, LSTM forget bias", L, RNN<double>,
                    LSTM<double>, GRU<double>) {
   RecurrentConfig c = cfg(3, 4, 2, true);

@@ -46,11 +46,13 @@ TEST_CASE("recurrent: matches PyTorch (outputs, h_n, c_n, gradients) to 1e-5 in 
   const json fx = json::parse(in);
   REQUIRE(fx.at("cases").size() == 4);
   double worst_overall = 0;
+  for (bool fused : {true, false})
   for (const auto& c : fx.at("cases")) {
     const std::string kind = c.at("cell");
     RecurrentConfig cfg = recurrent_config(c.at("input_size"), c.at("hidden_size"), c.at("num_layers"),
                                            c.at("bidirectional"));
     if (c.at("nonlinearity") == "relu") cfg.nonlinearity = Nonlinearity::Relu;
+    cfg.fused = fused;
     Rng rng(0);
     Recurrent<double> layer(kind == "LSTM" ? CellKind::LSTM : kind == "GRU" ? CellKind::GRU : CellKind::RNN, cfg, rng);
     const bool lstm = kind == "LSTM";
@@ -96,7 +98,8 @@ TEST_CASE("recurrent: matches PyTorch (outputs, h_n, c_n, gradients) to 1e-5 in 
       for (std::size_t i = 0; i < c0.size(); ++i) cmp("d c0", c0[i].grad(), gc[i]);
     }
     for (auto& p : layer.parameters()) cmp("d " + p.name, p.var.grad(), to_mat(g.at(p.name)));
-    MESSAGE(layer.describe() << " lengths [4, 2, 3]: max |unroll - torch| = " << worst << " (at " << where << ")");
+    MESSAGE(layer.describe() << std::string(fused ? " fused" : " plain ops") << " lengths [4, 2, 3]: max |unroll - torch| = "
+                             << worst << " (at " << where << ")");
     CHECK_MESSAGE(worst < 1e-5, where);
     worst_overall = std::max(worst_overall, worst);
   }
