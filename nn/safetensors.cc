@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <atomic>
 #include <set>
 
@@ -297,6 +298,9 @@ Mat<T> SafeTensors::to_mat(const TensorEntry& t, std::size_t rows, std::size_t c
     if (!allow_nonfinite && !std::isfinite(v))
       fail(source_, fmt::format("tensor {}: value {} at flat index {} is not finite", quoted(t.name), v, i));
     out[i] = static_cast<T>(v);
+    if (!allow_nonfinite && !std::isfinite(out[i]))  // a finite F64 beyond float's range would load as ±inf
+      fail(source_, fmt::format("tensor {}: value {} at flat index {} does not fit in {} (largest {})", quoted(t.name), v,
+                                i, dtype_name(dtype_of<T>()), double(std::numeric_limits<T>::max())));
   }
   return m;
 }

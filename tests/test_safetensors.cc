@@ -103,6 +103,15 @@ TEST_CASE("safetensors: reads scalars (shape []) and zero-size tensors") {
                        CheckpointError);
 }
 
+TEST_CASE("safetensors: an F64 value beyond float's range is refused when loading as float") {
+  SafeTensorsWriter w;
+  w.add("big", mat<double>({{1.0, 1e300}}));
+  SafeTensors f = SafeTensors::parse(w.serialize(), "big.safetensors");
+  CHECK(f.to_mat<double>(*f.find("big"), 1, 2)(0, 1) == 1e300);
+  CHECK_THROWS_WITH_AS(f.to_mat<float>(*f.find("big"), 1, 2),
+                       doctest::Contains("tensor 'big': value 1e+300 at flat index 1 does not fit in F32"), CheckpointError);
+}
+
 TEST_CASE("safetensors: writer refuses duplicates, reserved names, wrong shapes and non-finite values") {
   SafeTensorsWriter w;
   w.add("x", mat<float>({{1, 2}}));

@@ -5,7 +5,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-out=${1:-$root/build-fuzz}
+out=${1:-$root/build-fuzz}   # shared with build_more.sh; targets and corpora have distinct names
 mkdir -p "$out"
 ${CXX:-clang++} -std=c++20 -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DXTENSOR_ENABLE_ASSERT \
