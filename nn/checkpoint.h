@@ -22,6 +22,14 @@
 //   load_training_checkpoint hands them back; its `check` callback runs after the file is validated and
 //   before any parameter is written, so an optimizer that refuses its state (wrong names or shapes)
 //   leaves the model untouched. load_model on a training checkpoint loads just the weights.
+//   With nn/optim.h (its state() / state_meta() / load_state() follow this contract):
+//       TrainingState<float> st{step, position, rng.state(), opt.state(), opt.state_meta(), info};
+//       save_training_checkpoint<float>(path, model, st);
+//       …
+//       auto st = load_training_checkpoint<float>(path, model, [&](const TrainingState<float>& s) {
+//         opt.load_state(s.optimizer_tensors, s.optimizer_meta); });   // throws -> model untouched
+//       rng.set_state(st.rng_state);  // then resume the data at st.data_position, step st.step
+//   (after the callback returns nothing can fail, so model and optimizer change together or not at all).
 //
 // Loading is all-or-nothing: the whole file is read, parsed, validated (format, checksum, metadata,
 // missing / unexpected tensors, every shape vs the model's parameter, every value finite) and converted

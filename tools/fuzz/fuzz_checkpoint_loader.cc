@@ -87,6 +87,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t n = static_cast<std::size_t>(t.numel());
     (void)f.to_mat<float>(t, n, 1, true);
     (void)f.to_mat<double>(t, 1, n, true);
+    for (bool as_double : {false, true}) {  // the checked path: NaN/Inf and float overflow refused
+      try {
+        if (as_double) (void)f.to_mat<double>(t, 1, n);
+        else (void)f.to_mat<float>(t, 1, n);
+      } catch (const CheckpointError&) {
+      }
+    }
     try {
       (void)f.to_mat<float>(t, 1, n + 1);  // wrong size: must be refused
       finding("to_mat accepted a wrong element count");
