@@ -160,6 +160,13 @@ TrainResult train_char_lm(const CharLmOptions& o) {
   Rng rng(o.seed);
   CharLm<float> model(config, rng);
   std::vector<NamedParam<float>> params = model.parameters();
+  if (!o.init_from.empty()) {
+    const CharLmConfig from = CharLmConfig::from_json(read_model_info(o.init_from).config);
+    UNROLL_CHECK(from.vocab_size == config.vocab_size && from.embed == config.embed && from.hidden == config.hidden &&
+                     from.layers == config.layers,
+                 "char LM: --init-from {} holds {}, this run builds {}", o.init_from, from.describe(), config.describe());
+    load_model<float>(o.init_from, params);
+  }
   std::unique_ptr<Optimizer<float>> opt;
   if (o.optimizer == "adam") {
     AdamOptions ao;

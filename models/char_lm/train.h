@@ -43,6 +43,7 @@ struct CharLmOptions {
   int eval_every = 0;                            // dev evaluation every n steps (0 = once per epoch)
   int log_every = 50;                            // progress line every n steps
   bool resume = false;                           // continue from <stem>.train.safetensors
+  std::string init_from;                         // start from this model file's weights (same shape), new optimizer
   std::uint64_t seed = 1;
   int threads = 1;                               // BLAS threads (the machine is shared: 1-2)
   // ---- sampling
