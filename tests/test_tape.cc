@@ -107,7 +107,7 @@ TEST_CASE("backward and ~Node: a 10,000-step chain on a 256 KiB thread stack") {
 }
 
 // ---- modes -----------------------------------------------------------------------------------------
-TEST_CASE("no_grad: ops build no graph inside the scope; the mode nests and restores") {
+TEST_CASE("no_grad: ops build no graph inside the scope, and the mode nests and restores") {
   VarD w = parameter(mat<double>({{2}}));
   CHECK(grad_enabled());
   {
@@ -248,7 +248,7 @@ TEST_CASE_TEMPLATE("AnomalyGuard: a non-finite gradient in backward throws namin
 }
 
 // ---- backward's arguments --------------------------------------------------------------------------
-TEST_CASE("backward: a non-[1, 1] output needs a seed of its shape") {
+TEST_CASE("backward: an output that is not 1×1 needs a seed of its shape") {
   VarD x = parameter(zeros<double>(2, 3));
   VarD y = tanh(x);
   CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("backward: without a seed gradient the output must be [1, 1], got [2, 3]"),
