@@ -4,6 +4,7 @@
 #include "nn_test_helpers.h"
 
 #include <cmath>
+#include <type_traits>
 
 using namespace unroll;
 using namespace unroll::nntest;
@@ -290,4 +291,26 @@ TEST_CASE_TEMPLATE("recurrent: fused ops and the plain-op reference give the sam
       for (std::size_t k = 0; k < o[0].h_n.size(); ++k) CHECK(max_diff(o[0].h_n[k].value(), o[1].h_n[k].value()) < 1e-13);
       for (auto& [name, g] : gp[0]) CHECK_MESSAGE(max_diff(g, gp[1][name]) < 1e-13, name);
     }
+}
+
+TEST_CASE_TEMPLATE("recurrent: float matches double on the same weights; no graph under NoGradGuard", L, LSTM<double>,
+                   GRU<double>, RNN<double>) {
+  Rng r1(10), r2(10);
+  L d(cfg(3, 4, 2, true), r1);
+  using LF = std::conditional_t<std::is_same_v<L, LSTM<double>>, LSTM<float>,
+                                std::conditional_t<std::is_same_v<L, GRU<double>>, GRU<float>, RNN<float>>>;
+  LF f(cfg(3, 4, 2, true), r2);
+  auto pd = d.parameters(), pf = f.parameters();
+  for (std::size_t i = 0; i < pd.size(); ++i) pf[i].var.value() = unroll::cast<float, double>(pd[i].var.value());
+  auto xd = random_steps<double>(4, 3, 3, 2);
+  std::vector<Var<float>> xf;
+  for (auto& x : xd) xf.push_back(constant(unroll::cast<float, double>(x.value())));
+  auto od = d.forward(xd, {4, 2, 3});
+  NoGradGuard ng;
+  auto of = f.forward(xf, {4, 2, 3});
+  for (std::size_t t = 0; t < 4; ++t) {
+    CHECK(max_diff(od.outputs[t].value(), of.outputs[t].value()) < 1e-5);
+    CHECK(!of.outputs[t].requires_grad());
+    CHECK(of.outputs[t].node()->parents.empty());  // inference keeps no graph
+  }
 }
