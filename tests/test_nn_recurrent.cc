@@ -293,7 +293,7 @@ TEST_CASE_TEMPLATE("recurrent: fused ops and the plain-op reference give the sam
     }
 }
 
-TEST_CASE_TEMPLATE("recurrent: float matches double on the same weights; no graph under NoGradGuard", L, LSTM<double>,
+TEST_CASE_TEMPLATE("recurrent: float matches double on the same weights, and no graph under NoGradGuard", L, LSTM<double>,
                    GRU<double>, RNN<double>) {
   Rng r1(10), r2(10);
   L d(cfg(3, 4, 2, true), r1);
