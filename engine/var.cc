@@ -66,6 +66,7 @@ T Var<T>::item() const {
 
 template <class T>
 void Var<T>::zero_grad() {
+  UNROLL_CHECK(node_, "zero_grad: called on an undefined Var");
   node_->grad = zeros<T>(rows(), cols());
 }
 

@@ -181,6 +181,7 @@ TEST_CASE("zero_grad and accumulation: leaf gradients add up over backward calls
   loss.backward();
   CHECK_MAT_NEAR(w.grad(), once, 0);
   CHECK(x.grad().size() == 0);  // a constant never gets a gradient buffer
+  CHECK_THROWS_WITH_AS(VarD{}.zero_grad(), doctest::Contains("zero_grad: called on an undefined Var"), ShapeError);
 }
 
 TEST_CASE("graph per batch: rebuilding the graph in a loop frees the old ones") {
