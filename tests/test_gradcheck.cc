@@ -127,7 +127,37 @@ TEST_CASE("gradcheck: catches a sign flip and names the input") {
   VarD x = parameter(randn(3, 4, 900)), y = parameter(randn(3, 4, 901));
   auto f = [&](Bug bug) { return [&, bug] { return add(tanh_op(x, bug), mul(y, y)); }; };
   CHECK_GRADCHECK(f(Bug::None), (Inputs{{"x", x}, {"y", y}}));
-  check_caught(gradcheck(f(Bug::Planted), {{"x", x}, {"y", y}}), {"x"});
+  GradCheckResult r = gradcheck(f(Bug::Planted), {{"x", x}, {"y", y}});
+  check_caught(r, {"x"});
+  // The report gives the worst index, analytic vs numeric, absolute and relative error.
+  const GradCheckEntry* w = r.worst();
+  CHECK(w->analytic == doctest::Approx(-w->numeric).epsilon(1e-6));
+  CHECK(w->rel_err == doctest::Approx(2.0).epsilon(1e-6));
+  CHECK(w->checked == 12);
+  CHECK(r.report.find(fmt::format("FAIL x [3, 4]: worst at ({}, {}): analytic ", w->worst_row, w->worst_col)) == 0);
+  CHECK(r.report.find("abs err") != std::string::npos);
+  CHECK(r.report.find("rel err 2 ") != std::string::npos);
+}
+
+TEST_CASE("gradcheck: catches a backward that is right only for a constant dy (a plain sum would hide it)") {
+  // scale-by-2 whose backward sends mean(dy) everywhere: with L = Σ y (dy = 1) it is exact; the random
+  // projection L = Σ y ⊙ R gives a varying dy and exposes it.
+  VarD x = parameter(randn(3, 4, 905));
+  auto f = [&](Bug bug) {
+    return [&, bug] {
+      Mat<double> y = 2.0 * x.value();
+      return make_op<double>("scale2_op", std::move(y), {x}, [bug](Node<double>& out) {
+        if (bug == Bug::Planted)
+          out.parent(0).grad += 2.0 * xt::mean(out.grad)();
+        else
+          out.parent(0).grad += 2.0 * out.grad;
+      });
+    };
+  };
+  CHECK_GRADCHECK(f(Bug::None), (Inputs{{"x", x}}));
+  check_caught(gradcheck(f(Bug::Planted), {{"x", x}}), {"x"});
+  GradCheckResult summed = gradcheck([&] { return sum(f(Bug::Planted)()); }, {{"x", x}});
+  CHECK(summed.ok);  // what a checker on Σ y would have concluded
 }
 
 TEST_CASE("gradcheck: catches an assignment instead of += when the input is used twice") {
