@@ -70,6 +70,7 @@ struct SeedResult {
 struct TrainResult {
   std::vector<SeedResult> seeds;
   double mean_test_acc = 0, std_test_acc = 0, mean_dev_acc = 0;
+  double ensemble_test_acc = 0, ensemble_dev_acc = 0;  // the seeds' P(positive) averaged, then thresholded
   double seconds = 0, cpu_seconds = 0;
   std::size_t vocab_size = 0, train_items = 0, test_items = 0;
   std::vector<CurvePoint> curve;
