@@ -24,7 +24,7 @@ TEST_CASE("bptt: hand-derived == tape == numerical on a 20-step sequence") {
   CHECK(r.gradcheck_ok);
 }
 
-TEST_CASE("bptt: the three agree for other lengths and seeds (1, 2 and 7 steps)") {
+TEST_CASE("bptt: the three agree for other lengths and seeds (1, 2, 7 steps and the CLI case)") {
   for (int steps : {1, 2, 7}) {
     BpttThreeWay r = bptt_three_way_check(steps, 7 + std::uint64_t(steps));
     CAPTURE(steps);
@@ -32,6 +32,10 @@ TEST_CASE("bptt: the three agree for other lengths and seeds (1, 2 and 7 steps)"
     CHECK(r.tape_vs_numeric <= 1e-6);
     CHECK_MESSAGE(r.gradcheck_ok, r.report);
   }
+  BpttThreeWay cli = bptt_three_way_check(20, 7);  // the case `unroll gradcheck` prints
+  CHECK(cli.hand_vs_tape <= 1e-10);
+  CHECK(cli.tape_vs_numeric <= 1e-6);
+  CHECK(cli.gradcheck_ok);
   CHECK_THROWS_WITH_AS(bptt_three_way_check(0, 1), doctest::Contains("bptt_three_way_check: steps must be >= 1, got 0"),
                        ShapeError);
 }
