@@ -5,6 +5,8 @@
 // the Var h_t that carried the state into step t+1 holds ∂L/∂h_t — the total derivative, through the
 // loss at step t and through every later step. Pass exactly the Vars the next step consumed; a copy made
 // for the outputs (a masked or concatenated one) only sees the gradient that flowed through the copy.
+// Read the norms right after the backward of the graph that holds the h_t: a node the latest backward
+// did not reach keeps the gradient of an earlier pass.
 #pragma once
 
 #include "engine/var.h"

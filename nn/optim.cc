@@ -137,6 +137,13 @@ std::size_t Optimizer<T>::index_of(const std::string& name, const char* what) co
 }
 
 template <class T>
+std::size_t Optimizer<T>::find(const std::string& name) const {
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].name == name) return i;
+  return params_.size();
+}
+
+template <class T>
 void Optimizer<T>::set_sparse_rows(const std::string& name, bool on) {
   sparse_[index_of(name, "set_sparse_rows")] = on;
 }
@@ -166,7 +173,10 @@ void Optimizer<T>::step() {
     if (g.size() == 0) continue;
     UNROLL_CHECK(g.shape() == v.value().shape(), "{}.step: gradient of '{}' is {}, the parameter is {}", type(),
                  params_[i].name, shape_str(g), shape_str(v.value()));
-    if (!scan_grad(g, sparse_[i] ? &rows_[i] : nullptr)) check_finite_grads(params_, type() + ".step");
+    if (!scan_grad(g, sparse_[i] ? &rows_[i] : nullptr)) {
+      check_finite_grads(params_, type() + ".step");  // throws, naming the parameter and the entry
+      throw NumericError(fmt::format("{}.step: gradient of '{}' is not finite; step refused", type(), params_[i].name));
+    }
   }
   // Pass 2: the updates.
   const std::vector<std::string> names = buffer_names();
@@ -243,7 +253,10 @@ void Optimizer<T>::load_state(const StateTensors& tensors, const StateMeta& meta
   std::vector<std::uint64_t> step(params_.size(), 0);
   for (const auto& [key, value] : meta) {
     if (key.rfind("step.", 0) != 0) continue;
-    step[index_of(key.substr(5), "load_state")] = parse_count(value, key, who);
+    const std::size_t i = find(key.substr(5));
+    UNROLL_CHECK(i < params_.size(), "{}.load_state: metadata '{}' names no parameter of this optimizer ({} parameters)",
+                 who, key, params_.size());
+    step[i] = parse_count(value, key, who);
   }
   const StateMeta old_hyper = hyper_meta();
   load_hyper_meta(meta);  // validates and applies; rolled back below on any later failure
@@ -255,10 +268,12 @@ void Optimizer<T>::load_state(const StateTensors& tensors, const StateMeta& meta
       for (std::size_t k = 0; k < names.size() && b == names.size(); ++k)
         if (key.size() > names[k].size() + 1 && key.compare(0, names[k].size() + 1, names[k] + ".") == 0) {
           b = k;
-          i = index_of(key.substr(names[k].size() + 1), "load_state");
+          i = find(key.substr(names[k].size() + 1));
         }
       UNROLL_CHECK(b < names.size(), "{}.load_state: tensor '{}' is not a state buffer of this configuration ({})", who,
                    key, fmt::join(names, ", "));
+      UNROLL_CHECK(i < params_.size(), "{}.load_state: tensor '{}' names no parameter of this optimizer ('{}'; {} parameters)",
+                   who, key, key.substr(names[b].size() + 1), params_.size());
       const Mat<T>& p = params_[i].var.value();
       UNROLL_CHECK(value.shape() == p.shape(), "{}.load_state: tensor '{}' is {}, parameter '{}' is {}", who, key,
                    shape_str(value), params_[i].name, shape_str(p));

@@ -89,7 +89,8 @@ class Optimizer {
   std::vector<std::vector<Mat<T>>> buf_;              // [param][buffer], empty until first update
   std::vector<std::vector<std::size_t>> rows_;        // scratch: non-zero gradient rows per parameter
   std::uint64_t steps_taken_ = 0;
-  std::size_t index_of(const std::string& name, const char* what) const;
+  std::size_t index_of(const std::string& name, const char* what) const;  // throws for an unknown name
+  std::size_t find(const std::string& name) const;                        // params_.size() if unknown
 };
 
 // ---- SGD ---------------------------------------------------------------------------------------------

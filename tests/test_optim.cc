@@ -333,7 +333,13 @@ TEST_CASE("optim: load_state refuses a wrong type, name, shape or missing buffer
 
   auto bad_name = tensors;
   bad_name[0].first = "exp_avg.W9";
-  CHECK_THROWS_WITH_AS(opt.load_state(bad_name, meta), doctest::Contains("no parameter named 'W9'"), ShapeError);
+  CHECK_THROWS_WITH_AS(opt.load_state(bad_name, meta),
+                       doctest::Contains("tensor 'exp_avg.W9' names no parameter of this optimizer ('W9'"), ShapeError);
+  unchanged();
+  auto bad_step = meta;
+  bad_step["step.W9"] = "2";
+  CHECK_THROWS_WITH_AS(opt.load_state(tensors, bad_step), doctest::Contains("metadata 'step.W9' names no parameter"),
+                       ShapeError);
   unchanged();
 
   auto bad_buf = tensors;
