@@ -34,6 +34,7 @@ struct GradCheckEntry {
   double analytic = 0, numeric = 0;  // at the worst entry
   double abs_err = 0, rel_err = 0;   // at the worst entry; rel = abs / max(|numeric|, 1e-12)
   double max_rel_err = 0;            // over the entries checked
+  double score = 0;                  // worst |analytic - numeric| / (atol + rtol |numeric|) checked; ≤ 1 passes
   bool repeatable = true;            // backward twice gave bitwise the same gradient for this input
   double repeat_diff = 0;            // max |first - second| when it did not
   bool direction_checked = false;
@@ -46,7 +47,7 @@ struct GradCheckResult {
   bool repeatable = true;        // backward twice gave the same gradients
   std::vector<GradCheckEntry> entries;
   std::string report;            // human-readable, one line per input, the culprit named first on failure
-  const GradCheckEntry* worst() const;  // the entry with the largest error relative to its tolerance
+  const GradCheckEntry* worst() const;  // a failing entry first, else the largest score
 };
 
 // f builds the graph from the given leaves and returns any-shaped output. It is called many times,

@@ -289,6 +289,22 @@ TEST_CASE("precision: float32 gradients of every op agree with the float64 ones"
   }
 }
 
+TEST_CASE("gradcheck: scores and verdicts use the options' tolerances") {
+  // With eps = 5e-3 the central difference of exp is off by eps²/6 · e^x ≈ 3e-5: inside the default
+  // tolerances, far outside atol = rtol = 1e-9.
+  VarD x = parameter(randu(2, 3, 1.0, 2.0, 999));
+  GradCheckOptions o;
+  o.eps = 5e-3;
+  GradCheckResult loose = gradcheck([&] { return exp(x); }, {{"x", x}}, o);
+  o.atol = o.rtol = 1e-9;
+  GradCheckResult strict = gradcheck([&] { return exp(x); }, {{"x", x}}, o);
+  CHECK_MESSAGE(loose.ok, loose.report);
+  CHECK_FALSE(strict.ok);
+  CHECK(loose.entries[0].score <= 1.0);
+  CHECK(strict.entries[0].score > 1.0);
+  CHECK(strict.worst()->abs_err == doctest::Approx(loose.worst()->abs_err));
+}
+
 TEST_CASE("gradcheck: argument errors") {
   VarD c = constant(zeros<double>(1, 1));
   CHECK_THROWS_WITH_AS(gradcheck([&] { return c; }, {{"c", c}}),
