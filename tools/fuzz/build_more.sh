@@ -9,7 +9,8 @@
 #   tools/fuzz/build_more.sh --run 600        # build, then run each 600 s on its corpus (the issue's 10 minutes)
 #   tools/fuzz/build_more.sh --ci             # build, then run each 5 s on its committed corpus (for CI)
 #   tools/fuzz/build_more.sh --run 60 --only vocab
-# Options: --out DIR (default build-fuzz), --only loaders|vocab|roundtrip, --jobs N (default 2, or $UNROLL_JOBS).
+# Options: --out DIR (default build-fuzz), --only loaders|vocab|roundtrip, --jobs N (default 2, or $UNROLL_JOBS),
+#          --no-build (run the binaries already built; for several runs at once).
 # Runs read tools/fuzz/corpus_<target>/ (never written) and keep new inputs in DIR/corpus_<target>/; a finding
 # leaves DIR/crash-* (or leak-*, timeout-*) and makes the script exit 1. Each run ends with a line
 #   fuzz_corpus_<target>: <seconds> s, <executions> execs, <corpus size> inputs, <result>
@@ -20,6 +21,7 @@ out=$root/build-fuzz
 secs=0
 only=
 jobs=${UNROLL_JOBS:-2}
+build=1
 while (($#)); do
   case $1 in
     --run) secs=$2; shift 2 ;;
@@ -27,6 +29,7 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
     *) echo "build_more.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -46,24 +49,32 @@ sources_of() {
   esac
 }
 
-# Objects are shared by the targets; one is rebuilt when its source or any header of the tree is newer.
+# Objects are shared by the targets; one is rebuilt when its source or a header it includes (from the
+# compiler's dependency file) is newer than it.
 mkdir -p "$out/obj"
-newest_header=$(find "$root/engine" "$root/nn" "$root/models/data" -name '*.h' -printf '%T@\n' | sort -n | tail -1)
 needed=()
 for t in "${targets[@]}"; do
   while read -r s; do needed+=("$s"); done < <(sources_of "$t")
   needed+=("tools/fuzz/fuzz_corpus_$t.cc")
 done
+stale() {  # $1 = source relative to root
+  local o="$out/obj/$(echo "$1" | tr / _).o"
+  [[ -f $o && -f $o.d ]] || return 0
+  local dep
+  for dep in $(sed -e 's/^[^:]*://' -e 's/\\$//' "$o.d"); do
+    [[ $dep -nt $o ]] && return 0
+  done
+  return 1
+}
 todo=()
-for s in $(printf '%s\n' "${needed[@]}" | sort -u); do
-  o="$out/obj/$(echo "$s" | tr / _).o"
-  if [[ ! -f $o || $root/$s -nt $o ]] || awk -v a="$newest_header" -v b="$(stat -c %Y "$o")" 'BEGIN{exit !(a > b)}'; then
-    todo+=("$s")
-  fi
-done
+if ((build)); then
+  for s in $(printf '%s\n' "${needed[@]}" | sort -u); do
+    if stale "$s"; then todo+=("$s"); fi
+  done
+fi
 compile() {
   local o="$out/obj/$(echo "$1" | tr / _).o"
-  "$CXX" "${flags[@]}" -c "$root/$1" -o "$o" || { rm -f "$o"; return 1; }
+  "$CXX" "${flags[@]}" -MMD -MF "$o.d" -c "$root/$1" -o "$o" || { rm -f "$o"; return 1; }
 }
 if ((${#todo[@]})); then
   echo "compiling ${#todo[@]} sources with $CXX (-j$jobs)"
@@ -77,6 +88,7 @@ if ((${#todo[@]})); then
   if ((fail)); then echo "build_more.sh: compilation failed" >&2; exit 1; fi
 fi
 for t in "${targets[@]}"; do
+  ((build)) || break
   objs=("$out/obj/tools_fuzz_fuzz_corpus_$t.cc.o")
   while read -r s; do objs+=("$out/obj/$(echo "$s" | tr / _).o"); done < <(sources_of "$t")
   "$CXX" "${flags[@]}" "${objs[@]}" -lfmt -o "$out/fuzz_corpus_$t"
