@@ -25,7 +25,8 @@ const std::vector<std::string> kGood = {"great", "love", "excellent", "wonderful
 const std::vector<std::string> kBad = {"awful", "hate", "terrible", "broken", "bad", "worst"};
 const std::vector<std::string> kFill = {"the", "phone", "movie", "food", "it", "was", "this", "really", "very", "and"};
 
-// Three files of 20 items each; item i of a file is positive when i is even; each sentence has 2-6 filler words
+// Three files of 20 items each; item k (counted over all files) is positive when k % 4 < 2, so train, dev
+// (k % 10 == 8) and test (k % 10 == 9) all hold both classes; each sentence has 2-6 filler words
 // and one or two sentiment words, so the label is learnable and dev/test use the same words as train.
 fs::path write_corpus() {
   const fs::path dir = fs::temp_directory_path() / ("unroll_test_sentiment_" + std::to_string(::getpid()));
@@ -34,7 +35,7 @@ fs::path write_corpus() {
   for (const char* source : {"amazon", "imdb", "yelp"}) {
     nlohmann::json arr = nlohmann::json::array();
     for (int i = 0; i < 20; ++i, ++k) {
-      const bool pos = i % 2 == 0;
+      const bool pos = k % 4 < 2;
       const auto& sw = pos ? kGood : kBad;
       std::string text;
       const int n = 2 + k % 5;
@@ -178,6 +179,8 @@ TEST_CASE("sentiment: model files round-trip") {
   const EvalResult e = eval_sentiment(o);
   CHECK(e.items == 6);
   CHECK(e.accuracy == doctest::Approx(t.result.seeds[0].test_acc));
+  o.ensemble = {t.path};  // the same model twice: the average is the model
+  CHECK(eval_sentiment(o).accuracy == doctest::Approx(e.accuracy));
   CHECK_THROWS_WITH_AS(load_sentiment_model((fs::path(o.data_dir) / "missing.safetensors").string()),
                        doctest::Contains("missing.safetensors"), std::exception);
 }

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       if (a == "--preset") continue;
       else if (a == "--data") o.data_dir = v;
       else if (a == "--checkpoint") o.checkpoint = v;
+      else if (a == "--ensemble") o.ensemble.push_back(v);
       else if (a == "--embed") o.embed = std::stoi(v);
       else if (a == "--hidden") o.hidden = std::stoi(v);
       else if (a == "--layers") o.layers = std::stoi(v);

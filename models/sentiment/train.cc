@@ -17,6 +17,7 @@
 #include "nn/optim.h"
 #include "nn/plot_svg.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -381,18 +382,44 @@ TrainResult train_sentiment(const SentimentOptions& o) {
 EvalResult eval_sentiment(const SentimentOptions& o) {
   validate(o);
   set_blas_threads(o.threads);
-  LoadedSentiment m = load_sentiment_model(o.checkpoint);
   const data::SentimentCorpus corpus = load_corpus(o);
-  std::vector<std::vector<std::int64_t>> ids;
+  std::vector<std::string> files = {o.checkpoint};
+  files.insert(files.end(), o.ensemble.begin(), o.ensemble.end());
+  const auto t0 = Clock::now();
+  std::vector<double> sum_p(corpus.test.size(), 0.0);
+  double mean_acc = 0;
   std::vector<int> labels;
-  for (const auto& item : corpus.test) {
-    ids.push_back(encode_sentence(m.vocab, item.text));
-    labels.push_back(item.label);
+  for (const auto& item : corpus.test) labels.push_back(item.label);
+  for (const auto& file : files) {
+    LoadedSentiment m = load_sentiment_model(file);
+    std::vector<std::vector<std::int64_t>> ids;
+    for (const auto& item : corpus.test) ids.push_back(encode_sentence(m.vocab, item.text));
+    const std::vector<double> p = predict_probs(*m.model, ids);
+    std::size_t ok = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) sum_p[i] += p[i], ok += int(p[i] > 0.5) == labels[i];
+    const double acc = p.empty() ? 0 : double(ok) / double(p.size());
+    mean_acc += acc / double(files.size());
+    if (!o.quiet && files.size() > 1) fmt::print("{}: test accuracy {:.4f}\n", file, acc);
   }
-  const EvalResult r = evaluate(*m.model, ids, labels);
-  if (!o.quiet)
+  EvalResult r;
+  r.items = labels.size();
+  double loss = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const double p = sum_p[i] / double(files.size());
+    r.correct += int(p > 0.5) == labels[i];
+    loss -= std::log(std::clamp(labels[i] ? p : 1 - p, 1e-12, 1.0));
+  }
+  r.accuracy = r.items ? double(r.correct) / double(r.items) : 0;
+  r.loss = r.items ? loss / double(r.items) : 0;
+  r.seconds = seconds_since(t0);
+  if (!o.quiet) {
+    if (files.size() > 1)
+      fmt::print("mean of the {} models' test accuracies: {:.4f}; their ensemble (mean P(positive)):\n", files.size(),
+                 mean_acc);
     fmt::print("{}: test accuracy {:.4f} ({}/{}), mean BCE {:.4f}; naive Bayes 0.820, PyTorch reference 0.755\n",
-               o.checkpoint, r.accuracy, r.correct, r.items, r.loss);
+               files.size() > 1 ? fmt::format("ensemble of {} models", files.size()) : o.checkpoint, r.accuracy,
+               r.correct, r.items, r.loss);
+  }
   return r;
 }
 
@@ -400,10 +427,16 @@ std::vector<Prediction> predict_sentiment(const SentimentOptions& o) {
   validate(o);
   UNROLL_CHECK(!o.texts.empty(), "sentiment predict: no sentence to classify");
   set_blas_threads(o.threads);
-  LoadedSentiment m = load_sentiment_model(o.checkpoint);
-  std::vector<std::vector<std::int64_t>> ids;
-  for (const auto& t : o.texts) ids.push_back(encode_sentence(m.vocab, t));
-  const std::vector<double> p = predict_probs(*m.model, ids);
+  std::vector<std::string> files = {o.checkpoint};
+  files.insert(files.end(), o.ensemble.begin(), o.ensemble.end());
+  std::vector<double> p(o.texts.size(), 0.0);
+  for (const auto& file : files) {
+    LoadedSentiment m = load_sentiment_model(file);
+    std::vector<std::vector<std::int64_t>> ids;
+    for (const auto& t : o.texts) ids.push_back(encode_sentence(m.vocab, t));
+    const std::vector<double> q = predict_probs(*m.model, ids);
+    for (std::size_t i = 0; i < q.size(); ++i) p[i] += q[i] / double(files.size());
+  }
   std::vector<Prediction> out;
   for (std::size_t i = 0; i < p.size(); ++i) {
     out.push_back({o.texts[i], p[i], int(p[i] > 0.5)});

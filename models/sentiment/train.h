@@ -42,7 +42,9 @@ struct SentimentOptions {
   std::uint64_t seed = 1;
   double time_limit = 0;                                // seconds for all seeds together (0 = none)
   int threads = 1;                                      // BLAS threads (the machine is shared)
-  // ---- predict
+  // ---- eval / predict
+  std::vector<std::string> ensemble;                    // more model files (e.g. the other seeds): eval and predict
+                                                        // average P(positive) over checkpoint + these
   std::vector<std::string> texts;                       // sentences to classify
   bool quiet = false;
 };
@@ -97,7 +99,9 @@ struct LoadedSentiment {
 
 // ---- entry points (print unless options.quiet) ----------------------------------------------------------
 TrainResult train_sentiment(const SentimentOptions& options);
-EvalResult eval_sentiment(const SentimentOptions& options);           // test accuracy of options.checkpoint
+// Test accuracy of options.checkpoint, or of the average of it and options.ensemble (each model's own accuracy
+// and their mean are printed too).
+EvalResult eval_sentiment(const SentimentOptions& options);
 std::vector<Prediction> predict_sentiment(const SentimentOptions& options);
 
 // ---- building blocks -------------------------------------------------------------------------------------
