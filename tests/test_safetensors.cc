@@ -92,7 +92,7 @@ TEST_CASE("safetensors: byte layout follows the spec") {
   CHECK(bytes.substr(8 + n + 8, 8) == std::string("\x00\x00\x00\x00\x00\x00\xd0\x3f", 8));
 }
 
-TEST_CASE("safetensors: reads scalars (shape []) and zero-size tensors") {
+TEST_CASE("safetensors: reads scalars (rank 0) and zero-size tensors") {
   std::string data("\x00\x00\x80\x3f", 4);  // 1.0f
   SafeTensors f = SafeTensors::parse(raw_file(R"({"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},)"
                                               R"("z":{"dtype":"F64","shape":[0,7],"data_offsets":[4,4]}})", data));
