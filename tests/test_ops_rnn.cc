@@ -120,6 +120,28 @@ TEST_CASE("lstm_gates: saturates without NaN") {
   CHECK(all_finite(zn.grad()));
 }
 
+TEST_CASE("lstm_gates, gru_gates, rnn_gates: the float kernels agree with double over [-30, 30]") {
+  // float runs vectorized exp/tanh polynomials; double runs std::exp / std::tanh. Inputs are made
+  // float-representable first, so the difference is the kernels' own error.
+  const std::size_t B = 3, H = 37;  // H not a multiple of 16: the vector tail is exercised
+  auto in = [](std::size_t r, std::size_t c, double lo, double hi, std::uint64_t seed) {
+    return unroll::cast<double>(unroll::cast<float>(randu(r, c, lo, hi, seed)));
+  };
+  auto f32 = [](const Mat<double>& m) { return constant(unroll::cast<float>(m)); };
+  auto f64 = [](const Var<float>& v) { return unroll::cast<double>(v.value()); };
+  Mat<double> z = in(B, 4 * H, -30, 30, 300), g = in(B, 4 * H, -3, 3, 301), c = in(B, H, -5, 5, 302);
+  auto fd = lstm_gates(constant(z), constant(g), constant(c));
+  auto ff = lstm_gates(f32(z), f32(g), f32(c));
+  CHECK_MAT_NEAR(f64(ff.h), fd.h.value(), 1e-6);
+  CHECK_MAT_NEAR(f64(ff.c), fd.c.value(), 4e-6);  // |c| up to ~6: a few float ulps
+  Mat<double> gi = in(B, 3 * H, -30, 30, 303), gh = in(B, 3 * H, -30, 30, 304), h = in(B, H, -1, 1, 305);
+  // n's pre-activation gi_n + r·gh_n (|.| up to 60) is itself rounded to float: ~2e-6 before tanh
+  CHECK_MAT_NEAR(f64(gru_gates(f32(gi), f32(gh), f32(h))), gru_gates(constant(gi), constant(gh), constant(h)).value(),
+                 4e-6);
+  Mat<double> a = in(B, H, -30, 30, 306), b = in(B, H, -1, 1, 307);
+  CHECK_MAT_NEAR(f64(rnn_gates(f32(a), f32(b))), rnn_gates(constant(a), constant(b)).value(), 1e-6);
+}
+
 TEST_CASE("lstm_gates: shape errors name the op and the shapes") {
   Var<double> z = constant(zeros<double>(2, 8)), c = constant(zeros<double>(2, 3));
   CHECK_THROWS_WITH_AS(lstm_gates(z, c), doctest::Contains("lstm_gates: gates are [2, 8], c_prev is [2, 3]"),

@@ -3,6 +3,7 @@
 // and with --vs-torch the same work in PyTorch (tools/bench/torch_bench.py) with the ratio ours/PyTorch.
 //   unroll_bench [--rows charlm-train,tagger-b1] [--runs 5] [--min-time 0.5] [--impl fused|lib|both]
 //                [--threads 2] [--vs-torch] [--python /usr/bin/python3] [--json out.json]
+//                [--clock wall|cpu] [--profile N]   (no timing: N units of each row, to run under valgrind --tool=callgrind)
 // Both sides run in this process's environment (OPENBLAS_CORETYPE is passed through unchanged).
 #include "engine/gemm.h"
 #include "engine/rng.h"
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -31,8 +33,19 @@ using namespace unroll;
 using namespace unroll::bench;
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// Wall time (the default), or with --clock cpu the CPU time of the whole process (every thread): a steadier
+// proxy on a machine shared with other jobs, where wall time measures the other jobs too (use --threads 1
+// with it: CPU time also counts BLAS threads spinning while they wait).
+bool g_cpu_clock = false;
+double now() {
+  if (g_cpu_clock) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+double seconds_since(double t0) { return now() - t0; }
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -48,6 +61,8 @@ struct Options {
   bool vs_torch = false;
   std::string python = "/usr/bin/python3";
   std::string json;
+  std::string clock = "wall";  // or "cpu" (see now())
+  int profile = 0;        // > 0: no timing, no big-sgemm: run each row's unit this many times (for callgrind)
 };
 
 // big-sgemm: C = A·B, 2048³, float, through the engine's gemm kernel (BLAS), median of runs.
@@ -59,7 +74,7 @@ double big_sgemm_gflops(int runs) {
   gemm(Trans::N, Trans::N, 1.f, A, B, 0.f, C);  // warm-up
   std::vector<double> rates;
   for (int r = 0; r < runs; ++r) {
-    auto t0 = Clock::now();
+    const double t0 = now();
     gemm(Trans::N, Trans::N, 1.f, A, B, 0.f, C);
     rates.push_back(2.0 * n * n * n / seconds_since(t0) / 1e9);
   }
@@ -75,14 +90,14 @@ struct RowResult {
 RowResult time_row(const std::string& row, Impl impl, const Options& o) {
   auto w = make_workload(row, impl, 7);
   w->run();  // warm-up (first-touch allocations, BLAS thread start)
-  auto t0 = Clock::now();
+  const double t0 = now();
   w->run();
   const double unit = std::max(seconds_since(t0), 1e-6);
   const int units = std::max(1, int(o.min_time / unit + 0.5));
   RowResult r;
   for (int k = 0; k < o.runs; ++k) {
     double tokens = 0;
-    auto t1 = Clock::now();
+    const double t1 = now();
     for (int u = 0; u < units; ++u) tokens += w->run();
     r.runs.push_back(tokens / seconds_since(t1));
   }
@@ -110,7 +125,7 @@ std::map<std::string, nlohmann::json> run_torch(const Options& o) {
   }
   const std::string cmd = "OPENBLAS_NUM_THREADS=" + std::to_string(o.threads) + " " + o.python + " " +
                           UNROLL_BENCH_DIR "/torch_bench.py --rows " + join(o.rows, ',') +
-                          " --runs " + std::to_string(o.runs) + " --min-time " + std::to_string(o.min_time);
+                          " --runs " + std::to_string(o.runs) + " --min-time " + std::to_string(o.min_time) + " --clock " + o.clock;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return out;
   char buf[4096];
@@ -139,7 +154,8 @@ std::string cpu_model() {
 int usage(const char* msg) {
   std::fprintf(stderr,
                "%s\nusage: unroll_bench [--rows a,b] [--runs N>=5] [--min-time SEC] [--impl fused|lib|both]\n"
-               "                    [--threads N] [--vs-torch] [--python PATH] [--json FILE]\nrows:",
+               "                    [--threads N] [--vs-torch] [--python PATH] [--json FILE] [--clock wall|cpu]\n"
+               "                    [--profile N]\nrows:",
                msg);
   for (const auto& r : all_rows()) std::fprintf(stderr, " %s", r.name.c_str());
   std::fprintf(stderr, "\n");
@@ -166,6 +182,8 @@ int main(int argc, char** argv) {
       else if (a == "--vs-torch") o.vs_torch = true;
       else if (a == "--python") o.python = val();
       else if (a == "--json") o.json = val();
+      else if (a == "--profile") o.profile = std::stoi(val());
+      else if (a == "--clock") o.clock = val();
       else if (a == "--help" || a == "-h") return usage("unroll_bench: the issue-7 benchmark rows");
       else return usage(("unknown argument " + a).c_str());
     } catch (const std::exception& e) {
@@ -178,11 +196,21 @@ int main(int argc, char** argv) {
     if (!make_workload(r, Impl::Lib, 1)) return usage(("unknown row " + r).c_str());
   if (o.runs < 5) return usage("--runs must be at least 5 (the median of >= 5 runs)");
   if (o.impl != "fused" && o.impl != "lib" && o.impl != "both") return usage("--impl is fused, lib or both");
+  if (o.clock != "wall" && o.clock != "cpu") return usage("--clock is wall or cpu");
+  g_cpu_clock = o.clock == "cpu";
   set_blas_threads(o.threads);
+  if (o.profile > 0) {  // valgrind --tool=callgrind unroll_bench --profile 3 --rows tagger-b1
+    for (const auto& row : o.rows) {
+      auto w = make_workload(row, o.impl == "lib" ? Impl::Lib : Impl::Fused, 7);
+      for (int k = 0; k < o.profile; ++k) w->run();
+    }
+    return 0;
+  }
 
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
-  std::printf("machine: %s, %d BLAS threads, OpenBLAS core %s, OPENBLAS_CORETYPE=%s\n", cpu_model().c_str(),
-              blas_threads(), openblas_get_corename(), coretype ? coretype : "(unset)");
+  std::printf("machine: %s, %d BLAS threads, OpenBLAS core %s, OPENBLAS_CORETYPE=%s, %s clock\n",
+              cpu_model().c_str(), blas_threads(), openblas_get_corename(), coretype ? coretype : "(unset)",
+              o.clock.c_str());
   const double peak = big_sgemm_gflops(std::max(o.runs, 5));
   std::printf("big-sgemm (2048^3 float): %.1f GFLOP/s\n\n", peak);
 
@@ -203,7 +231,7 @@ int main(int argc, char** argv) {
 
   std::printf("\n%-13s %12s %12s %12s %7s %9s %7s\n", "row", lib ? "lib tok/s" : "", fused ? "fused tok/s" : "",
               o.vs_torch ? "torch tok/s" : "", o.vs_torch ? "ratio" : "", "GEMM GF/s", "% peak");
-  nlohmann::json js = {{"big_sgemm_gflops", peak}, {"cpu", cpu_model()}, {"threads", o.threads}, {"rows", {}}};
+  nlohmann::json js = {{"big_sgemm_gflops", peak}, {"cpu", cpu_model()}, {"threads", o.threads}, {"clock", o.clock}, {"rows", {}}};
   for (const auto& row : o.rows) {
     const RowResult& best = fused ? rf[row] : rl[row];
     const double ours = std::max(lib ? rl[row].tok_s : 0.0, fused ? rf[row].tok_s : 0.0);

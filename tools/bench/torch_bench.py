@@ -117,18 +117,18 @@ def make(row):
     }[row]()
 
 
-def time_row(row, runs, min_time):
+def time_row(row, runs, min_time, clock):
     torch.manual_seed(7)
     w = make(row)
     w.run()  # warm-up
-    t0 = time.perf_counter()
+    t0 = clock()
     w.run()
-    units = max(1, round(min_time / max(time.perf_counter() - t0, 1e-6)))
+    units = max(1, round(min_time / max(clock() - t0, 1e-6)))
     rates = []
     for _ in range(runs):
-        t1 = time.perf_counter()
+        t1 = clock()
         tokens = sum(w.run() for _ in range(units))
-        rates.append(tokens / (time.perf_counter() - t1))
+        rates.append(tokens / (clock() - t1))
     return statistics.median(rates), rates
 
 
@@ -137,11 +137,14 @@ def main():
     ap.add_argument("--rows", default="charlm-train,charlm-fwd,sample,gru-train,rnn-train,wordlm-train,tagger-b1,tagger-b32")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.5)
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: process CPU time of every thread (as unroll_bench --clock cpu)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     print(json.dumps({"info": f"torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)"}), flush=True)
     for row in a.rows.split(","):
-        tok_s, rates = time_row(row, max(a.runs, 5), a.min_time)
+        clock = time.process_time if a.clock == "cpu" else time.perf_counter
+        tok_s, rates = time_row(row, max(a.runs, 5), a.min_time, clock)
         print(json.dumps({"row": row, "tok_s": tok_s, "runs": rates}), flush=True)
 
 
