@@ -82,6 +82,7 @@ SentimentOptions preset_options(const std::string& name) {
     return o;
   }
   if (name == "tiny") {  // tests: seconds
+    o.word_dropout = 0;
     o.embed = 16;
     o.hidden = 16;
     o.dropout = 0;
