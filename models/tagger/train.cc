@@ -469,7 +469,7 @@ TrainResult train_tagger(const TaggerOptions& o) {
         nf.x.push_back(p.epoch), nf.y.push_back(p.dev_ner_f1);
       }
       PlotOptions po;
-      po.title = "Brown tagger: " + config.describe();
+      po.title = fmt::format("Brown tagger: BiLSTM {}x{} + char BiLSTM {}", config.layers, config.hidden, config.char_hidden);
       po.x_label = "epoch";
       po.y_label = "loss (CE_pos + CE_ner per token)";
       write_file_atomic(stem + ".curve.svg", plot_svg({tr, dv}, po));
