@@ -161,12 +161,12 @@ LSTMGates<T> lstm_gates_impl(const Var<T>& gi, const Var<T>* gh, const Var<T>& c
   Var<T> cv = make_op<T>("lstm_gates", std::move(c), std::move(cparents), [ifg = std::move(ifg)](Node<T>& out) {
     const std::size_t B = out.value.shape(0), H = out.value.shape(1), G = 4 * H;
     const bool has_gh = out.parents.size() == 3;
-    const bool wgi = out.wants(0), wcp = out.wants(1), wgh = has_gh && out.wants(2);
     const T* dc = out.grad.data();
     const T* cp = out.parent(1).value.data();
-    T* dgi = wgi ? out.parent(0).grad.data() : nullptr;
-    T* dcp = wcp ? out.parent(1).grad.data() : nullptr;
-    T* dgh = wgh ? out.parent(2).grad.data() : nullptr;
+    T* dgi = out.wants(0) ? out.parent(0).grad.data() : nullptr;
+    T* dcp = out.wants(1) ? out.parent(1).grad.data() : nullptr;
+    T* dgh = has_gh && out.wants(2) ? out.parent(2).grad.data() : nullptr;
+    std::vector<T> dz(3 * H);  // dz_i, dz_f, dz_g of one row: branch-free loops that vectorize
     for (std::size_t b = 0; b < B; ++b) {
       const T* a = ifg.data() + b * 3 * H;
       const T* dcr = dc + b * H;
@@ -174,22 +174,15 @@ LSTMGates<T> lstm_gates_impl(const Var<T>& gi, const Var<T>* gh, const Var<T>& c
       if (dcp)
         for (std::size_t j = 0; j < H; ++j) dcp[b * H + j] += dcr[j] * a[H + j];
       if (!dgi && !dgh) continue;
+      T* d = dz.data();
       for (std::size_t j = 0; j < H; ++j) {
-        const T i = a[j], f = a[H + j], g = a[2 * H + j], d = dcr[j];
-        const T dzi = d * g * i * (T(1) - i), dzf = d * cpr[j] * f * (T(1) - f), dzg = d * i * (T(1) - g * g);
-        if (dgi) {
-          T* r = dgi + b * G;
-          r[j] += dzi;
-          r[H + j] += dzf;
-          r[2 * H + j] += dzg;
-        }
-        if (dgh) {
-          T* r = dgh + b * G;
-          r[j] += dzi;
-          r[H + j] += dzf;
-          r[2 * H + j] += dzg;
-        }
+        const T i = a[j], f = a[H + j], g = a[2 * H + j], dv = dcr[j];
+        d[j] = dv * g * i * (T(1) - i);
+        d[H + j] = dv * cpr[j] * f * (T(1) - f);
+        d[2 * H + j] = dv * i * (T(1) - g * g);
       }
+      if (dgi) add_into(dgi + b * G, dgi + b * G, d, 3 * H);
+      if (dgh) add_into(dgh + b * G, dgh + b * G, d, 3 * H);
     }
   });
   // h: backward  dh
@@ -203,16 +196,16 @@ LSTMGates<T> lstm_gates_impl(const Var<T>& gi, const Var<T>* gh, const Var<T>& c
     T* dgi = out.wants(1) ? out.parent(1).grad.data() : nullptr;
     T* dgh = has_gh && out.wants(2) ? out.parent(2).grad.data() : nullptr;
     const T* dh = out.grad.data();
+    std::vector<T> dzo(H);
     for (std::size_t b = 0; b < B; ++b) {
       const T* s = otc.data() + b * 2 * H;
       const T* dhr = dh + b * H;
-      for (std::size_t j = 0; j < H; ++j) {
-        const T o = s[j], tc = s[H + j], d = dhr[j];
-        if (dc) dc[b * H + j] += d * o * (T(1) - tc * tc);
-        const T dzo = d * tc * o * (T(1) - o);
-        if (dgi) dgi[b * G + 3 * H + j] += dzo;
-        if (dgh) dgh[b * G + 3 * H + j] += dzo;
-      }
+      if (dc)
+        for (std::size_t j = 0; j < H; ++j) dc[b * H + j] += dhr[j] * s[j] * (T(1) - s[H + j] * s[H + j]);
+      if (!dgi && !dgh) continue;
+      for (std::size_t j = 0; j < H; ++j) dzo[j] = dhr[j] * s[H + j] * s[j] * (T(1) - s[j]);
+      if (dgi) add_into(dgi + b * G + 3 * H, dgi + b * G + 3 * H, dzo.data(), H);
+      if (dgh) add_into(dgh + b * G + 3 * H, dgh + b * G + 3 * H, dzo.data(), H);
     }
   });
   return {hv, cv};
