@@ -23,6 +23,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <limits>
 #include <string>
 #include <unistd.h>
@@ -434,4 +436,18 @@ TEST_CASE("bad input: vocabulary JSON — a non-boolean \"frozen\", surrogate co
   EXPECT_ERROR(data::DataError, data::LabelSet::from_json({{"labels", {"nn", "nn"}}}), "label json", "duplicate",
                "nn");
   CHECK(data::Vocab::from_json({{"tokens", reserved}, {"frozen", false}}).frozen() == false);
+}
+
+TEST_CASE("bad input: Vocab::save_json of a token that is not UTF-8 is a DataError and leaves the old file") {
+  TempDir dir;
+  const fs::path path = dir.path / "v.json";
+  std::ofstream(path) << "{\"old\":1}\n";
+  data::Counter counts;
+  counts.add("caf\xe9");  // Latin-1, as in an unsanitized corpus
+  const data::Vocab v = data::Vocab::build(counts);
+  EXPECT_ERROR(data::DataError, v.save_json(path), "Vocab::save_json", "v.json", "not valid UTF-8");
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str() == "{\"old\":1}\n");
 }

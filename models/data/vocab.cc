@@ -177,9 +177,16 @@ Vocab Vocab::from_json(const nlohmann::json& j, std::string_view what) {
 }
 
 void Vocab::save_json(const std::filesystem::path& path) const {
+  std::string text;
+  try {  // before opening: a token that is not UTF-8 must not leave an empty file behind
+    text = to_json().dump();
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("Vocab::save_json: {}: a token is not valid UTF-8 ({}); sanitize the text first",
+                                path.string(), e.what()));
+  }
   std::ofstream out(path, std::ios::binary);
   if (!out) throw DataError(fmt::format("Vocab::save_json: cannot write {}", path.string()));
-  out << to_json().dump() << '\n';
+  out << text << '\n';
 }
 
 namespace {
