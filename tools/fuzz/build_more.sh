@@ -150,9 +150,13 @@ for t in "${targets[@]}"; do
   log="$out/fuzz_corpus_$t.log"
   start=$(date +%s)
   set +e
-  (cd "$out" && "./fuzz_corpus_$t" -max_total_time="$secs" -max_len=$len -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -dict="$out/fuzz_corpus_$t.dict" "$out/corpus_$t" "$here/corpus_$t") >"$log" 2>&1
+  (cd "$out" && exec "./fuzz_corpus_$t" -max_total_time="$secs" -max_len=$len -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 -dict="$out/fuzz_corpus_$t.dict" "$out/corpus_$t" "$here/corpus_$t") >"$log" 2>&1 &
+  pid=$!
+  wait $pid
   rc=$?
+  # the target's scratch folder (libFuzzer leaves with _Exit, so the target's atexit cleanup does not run)
+  rm -rf "/dev/shm/unroll_fuzz_${t}_$pid" "${TMPDIR:-/tmp}/unroll_fuzz_${t}_$pid"
   set -e
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
   inputs=$(ls "$out/corpus_$t" | wc -l)
