@@ -89,8 +89,9 @@ GradCheckResult gradcheck(const std::function<Var<double>()>& f,
     std::vector<std::size_t> idx(x.size());
     std::iota(idx.begin(), idx.end(), 0);
     if (x.size() > o.full_limit) {
-      for (std::size_t i = 0; i < o.subset; ++i) std::swap(idx[i], idx[i + rng.below(idx.size() - i)]);
-      idx.resize(o.subset);
+      const std::size_t k = std::min(o.subset, idx.size());  // a subset larger than the input is the input
+      for (std::size_t i = 0; i < k; ++i) std::swap(idx[i], idx[i + rng.below(idx.size() - i)]);
+      idx.resize(k);
     }
     double worst_score = -1;
     for (std::size_t i : idx) {

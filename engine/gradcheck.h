@@ -3,8 +3,9 @@
 // reduced to a scalar by a fixed random projection L = Σ y ⊙ R (a plain sum would send the same dy
 // everywhere and hide errors: softmax rows always sum to 1). Small inputs are checked entry by entry;
 // large ones on a seeded random subset of entries plus one random direction. It also runs backward twice
-// and checks the gradients are the same (a backward that assigns instead of accumulating, or keeps state,
-// shows up there).
+// and checks the gradients are the same (a backward that keeps state shows up there). A backward that
+// assigns instead of accumulating repeats exactly; it is caught by the numerical comparison when the
+// function uses an input twice (x*x, a weight at every time step), so write checks that do.
 #pragma once
 
 #include "engine/var.h"

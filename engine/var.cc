@@ -12,6 +12,7 @@ namespace {
 thread_local bool g_grad_enabled = true;
 thread_local bool g_anomaly = false;
 thread_local const char* g_scope = nullptr;
+thread_local bool g_record_scopes = false;
 
 const char* intern(const std::string& s) {
   static std::mutex mu;
@@ -39,6 +40,9 @@ ScopeGuard::ScopeGuard(const std::string& label) : prev_(g_scope) {
 }
 ScopeGuard::~ScopeGuard() { g_scope = prev_; }
 const char* current_scope() { return g_scope; }
+RecordScopes::RecordScopes(bool on) : prev_(g_record_scopes) { g_record_scopes = on; }
+RecordScopes::~RecordScopes() { g_record_scopes = prev_; }
+bool recording_scopes() { return g_record_scopes; }
 AnomalyGuard::AnomalyGuard(bool on) : prev_(g_anomaly) { g_anomaly = on; }
 AnomalyGuard::~AnomalyGuard() { g_anomaly = prev_; }
 

@@ -111,7 +111,8 @@ class AnomalyGuard {
 
 // Labels the ops created while it lives ("t=3", "layer 1 reverse") so a graph dump can group the unrolled
 // graph by time step, layer and direction. Nested guards join their labels with " / ". Labels are interned
-// (kept for the life of the process), so use a bounded set of them.
+// (kept for the life of the process), so use a bounded set of them. Library code labels only while a
+// RecordScopes guard is on (graph dumps), so training pays nothing; a ScopeGuard made directly always labels.
 class ScopeGuard {
  public:
   explicit ScopeGuard(const std::string& label);
@@ -122,6 +123,18 @@ class ScopeGuard {
   const char* prev_;
 };
 const char* current_scope();
+
+// Turns on the library's own scope labels (recurrent layers label layer, direction and step) while it lives.
+class RecordScopes {
+ public:
+  explicit RecordScopes(bool on = true);
+  ~RecordScopes();
+  RecordScopes(const RecordScopes&) = delete;
+  RecordScopes& operator=(const RecordScopes&) = delete;
+ private:
+  bool prev_;
+};
+bool recording_scopes();
 
 extern template struct Node<float>;
 extern template struct Node<double>;

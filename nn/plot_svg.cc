@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 
 namespace unroll {
@@ -32,8 +31,15 @@ std::vector<double> nice_ticks(double lo, double hi, int n) {
   if (!(span > 0)) return {lo};
   double raw = span / n, mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+  // Count the ticks rather than adding steps: a step below the ULP of lo would never advance.
+  const double first = std::ceil(lo / step) * step;
+  const double count = std::floor((hi - first) / step + 1e-9) + 1;
+  if (!(count >= 1 && count <= 100)) return {lo, hi};
   std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) t.push_back(std::abs(v) < 1e-12 * step ? 0 : v);
+  for (int i = 0; i < int(count); ++i) {
+    double v = first + i * step;
+    t.push_back(std::abs(v) < 1e-12 * step ? 0 : v);
+  }
   return t;
 }
 }  // namespace
@@ -112,21 +118,6 @@ std::string series_csv(const std::string& x_name, const std::vector<PlotSeries>&
     out += "\n";
   }
   return out;
-}
-
-void write_file_atomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error(fmt::format("cannot write {}", tmp));
-    f << text;
-    f.flush();
-    if (!f) throw std::runtime_error(fmt::format("writing {} failed", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(fmt::format("cannot rename {} to {}", tmp, path));
-  }
 }
 
 }  // namespace unroll

@@ -2,6 +2,8 @@
 // No dependency: the file opens in any browser. Axis labels, ticks, a legend, optional log-scale y.
 #pragma once
 
+#include "nn/safetensors.h"  // write_file_atomic (temporary file, fsync, rename): how plots and CSVs are written
+
 #include <string>
 #include <vector>
 
@@ -21,9 +23,6 @@ struct PlotOptions {
 };
 
 std::string plot_svg(const std::vector<PlotSeries>& series, const PlotOptions& options);
-
-// Writes text to path through a temporary file and a rename, so a reader never sees half a file.
-void write_file_atomic(const std::string& path, const std::string& text);
 
 // CSV with a header: x_name, then one column per series (series must share x). Throws if they do not.
 std::string series_csv(const std::string& x_name, const std::vector<PlotSeries>& series);

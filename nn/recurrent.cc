@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace unroll {
 
@@ -171,6 +172,9 @@ RecurrentOutput<T> Recurrent<T>::forward(const std::vector<Var<T>>& xs, const st
     for (int d = 0; d < D; ++d) {
       const std::size_t idx = std::size_t(k * D + d);
       RecurrentCell<T>& cell = *cells_[idx];
+      const bool label = recording_scopes();  // graph dumps: "layer k [reverse] / t=n"
+      std::optional<ScopeGuard> layer_scope;
+      if (label) layer_scope.emplace(fmt::format("layer {}{}", k, d ? " reverse" : ""));
       // x·W_ihᵀ + b_ih for every step: one GEMM, then T row blocks [B, G·H]
       std::vector<Var<T>> gis;
       if (cfg_.fused) {
@@ -183,6 +187,8 @@ RecurrentOutput<T> Recurrent<T>::forward(const std::vector<Var<T>>& xs, const st
       for (std::size_t n = 0; n < T_; ++n) {
         const std::size_t t = d == 0 ? n : T_ - 1 - n;
         Var<T>& h_t = out.hidden[idx][t];
+        std::optional<ScopeGuard> step_scope;
+        if (label) step_scope.emplace(fmt::format("t={}", t));
         if (live[t] == 0) {  // every row is padding here: output zero, state unchanged
           h_t = constant(zeros<T>(B, H));
           continue;
@@ -240,7 +246,7 @@ template <class T>
 std::vector<double> gradient_norms(const RecurrentOutput<T>& out, int layer, int direction) {
   const int D = out.directions, L = int(out.hidden.size()) / std::max(D, 1);
   if (layer < 0) layer = L - 1;
-  UNROLL_CHECK(layer < L && direction >= 0 && direction < D,
+  UNROLL_CHECK(layer >= 0 && layer < L && direction >= 0 && direction < D,
                "gradient_norms: layer {} direction {} out of range ({} layers, {} directions)", layer, direction, L, D);
   const auto& hs = out.hidden[std::size_t(layer * D + direction)];
   std::vector<double> norms;

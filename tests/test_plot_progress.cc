@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <sstream>
 
 using namespace unroll;
@@ -47,8 +48,16 @@ TEST_CASE("write_file_atomic: replaces the file whole and leaves no temporary") 
   std::stringstream ss;
   ss << f.rdbuf();
   CHECK(ss.str() == "new\n");
-  CHECK(!std::filesystem::exists(path + ".tmp"));
+  std::size_t files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
+  CHECK(files == 1);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("plot_svg: a curve flat to the last bit still draws (ticks are counted, not stepped)") {
+  PlotSeries flat{"loss", {0, 1}, {1.0, std::nextafter(1.0, 2.0)}};
+  std::string svg = plot_svg({flat}, {});
+  CHECK(svg.find("<polyline") != std::string::npos);
 }
 
 TEST_CASE("Progress: the status line carries epoch, step, loss and tokens/s") {

@@ -35,7 +35,8 @@ void setup(CLI::App& app, const Verb& v) {
   f->add("--data", &CharLmOptions::data_dir, "fortunes folder (default: the fetched cache)")
       .add("--checkpoint", &CharLmOptions::checkpoint, "model file (.safetensors)")
       .add("--seed", &CharLmOptions::seed, "random seed")
-      .add("--threads", &CharLmOptions::threads, "BLAS threads");
+      .add("--threads", &CharLmOptions::threads, "BLAS threads")
+      .flag("--quiet", &CharLmOptions::quiet, "print nothing");
   const std::string name = v.name;
   if (name == "train") {
     f->add("--embed", &CharLmOptions::embed, "embedding size E")
@@ -54,6 +55,7 @@ void setup(CLI::App& app, const Verb& v) {
         .add("--max-eval-chars", &CharLmOptions::max_eval_chars, "test evaluation on the first n characters")
         .add("--eval-every", &CharLmOptions::eval_every, "dev evaluation every n steps (0: each epoch)")
         .add("--log-every", &CharLmOptions::log_every, "progress line every n steps")
+        .add("--init-from", &CharLmOptions::init_from, "start from this model file's weights, with a new optimizer")
         .flag("--resume", &CharLmOptions::resume, "continue from the training checkpoint");
   }
   if (name == "eval") f->add("--max-eval-chars", &CharLmOptions::max_eval_chars, "evaluate the first n characters");

@@ -38,6 +38,7 @@ int run() {
   Linear<float> head(opt.hidden * rnn.dirs(), 2, rng);
   std::vector<Var<float>> xs;
   for (int t = 0; t < opt.steps; ++t) xs.push_back(constant(rng.normal_mat<float>(opt.batch, opt.input)));
+  RecordScopes labels;  // the recurrent layer labels its ops "layer k [reverse] / t=n"
   RecurrentOutput<float> out = rnn.forward(xs);
   std::vector<Var<float>> losses;  // a loss at every step, summed over time (the seeds' L = Σ_t L_t)
   for (int t = 0; t < opt.steps; ++t) {
