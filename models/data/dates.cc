@@ -63,7 +63,18 @@ int day_of_week(int year, int month, int day) {
   return static_cast<int>(((z % 7) + 7 + 3) % 7);
 }
 
+std::size_t num_date_sources() {
+  const std::int64_t days = days_from_civil(2049, 12, 31) - days_from_civil(1950, 1, 1) + 1;
+  return static_cast<std::size_t>(days) * num_date_formats;
+}
+
 std::string format_date(int y, int m, int d, int format) {
+  if (m < 1 || m > 12) throw DataError(fmt::format("format_date: month {} out of range, expected 1..12", m));
+  int y2, m2, d2;  // a day the month does not have (2023-02-30) comes back as another date
+  civil_from_days(days_from_civil(y, m, d), y2, m2, d2);
+  if (d < 1 || y2 != y || m2 != m || d2 != d)
+    throw DataError(fmt::format("format_date: {:04}-{:02}-{:02} is not a date (day {} out of range for the month)",
+                                y, m, d, d));
   const std::string month = kMonths[static_cast<std::size_t>(m - 1)];
   const std::string mon = month.substr(0, 3);
   const std::string wday = kDays[static_cast<std::size_t>(day_of_week(y, m, d))];
@@ -105,10 +116,16 @@ DateCorpus make_date_corpus(std::size_t n_train, std::size_t n_test) {
   c.train = generate_dates(n_train, dates_train_seed);
   std::unordered_set<std::string> seen;
   for (const auto& p : c.train) seen.insert(p.source);
-  // Draw from the test seed in chunks until n_test fresh pairs are found (deterministic: the stream is fixed).
+  const std::size_t fresh = num_date_sources() - seen.size();  // sources the test stream can still draw
+  if (n_test > fresh)
+    throw DataError(fmt::format("make_date_corpus: n_test = {} exceeds the {} date sources that are not in train "
+                                "({} possible, train uses {} of them with n_train = {})",
+                                n_test, fresh, num_date_sources(), seen.size(), n_train));
+  // Draw from the test seed in growing chunks until n_test fresh pairs are found. Deterministic: the stream is
+  // fixed and the test set is its first n_test fresh pairs, whatever the chunk size.
   std::size_t drawn = 0;
   while (c.test.size() < n_test) {
-    drawn += n_test;
+    drawn = drawn == 0 ? n_test : 2 * drawn;
     const auto pool = generate_dates(drawn, dates_test_seed);
     c.test.clear();
     for (const auto& p : pool) {
