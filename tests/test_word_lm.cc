@@ -20,8 +20,8 @@ using namespace unroll::word_lm;
 
 namespace {
 // A Brown-format corpus of 10 files (file 8 = dev, file 9 = test), 6 sentences each.
-std::filesystem::path write_brown_fixture() {
-  const auto dir = std::filesystem::temp_directory_path() / "unroll_test_word_lm_brown";
+std::filesystem::path write_brown_fixture(const std::string& name = "unroll_test_word_lm_brown") {
+  const auto dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::create_directories(dir);
   const char* nouns[] = {"cat", "dog", "man", "house", "city", "car"};
   const char* verbs[] = {"saw", "liked", "found"};
@@ -104,6 +104,72 @@ TEST_CASE("word LM: the tiny preset trains on a Brown fixture and its model file
   CHECK_THROWS(load_word_lm(o.checkpoint));
 }
 
+TEST_CASE("word LM: learning curve files, lr decay on plateau and resume from the training state") {
+  const auto dir = write_brown_fixture("unroll_test_word_lm_resume");
+  WordLmOptions o = preset_options("tiny");
+  o.data_dir = dir.string();
+  o.quiet = true;
+  o.epochs = 2;
+  o.eval_every = 5;
+  o.lr = 0.05;  // large: dev gets worse at some evaluations, so the decay fires
+  o.plateau_decay = 0.5;
+  o.checkpoint = (dir / "run" / "wlm.safetensors").string();
+  const TrainResult a = train_word_lm(o);
+  REQUIRE(a.curve.size() >= 4);
+  // lr halves exactly at the evaluations that do not beat the best dev perplexity so far
+  double best = a.curve[0].dev_ppl, lr = o.lr;
+  CHECK(a.curve[0].lr == doctest::Approx(o.lr));
+  bool decayed = false;
+  for (std::size_t i = 1; i < a.curve.size(); ++i) {
+    const bool improved = a.curve[i].dev_ppl < best;
+    if (improved) best = a.curve[i].dev_ppl;
+    else lr *= 0.5, decayed = true;
+    CHECK(a.curve[i].lr == doctest::Approx(lr));
+  }
+  CHECK(decayed);
+  CHECK(a.best_dev_ppl == doctest::Approx(best));
+  // the curve next to the model file: a header and one line per evaluation, and the plot
+  const auto lines = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line)) ++n;
+    return n;
+  };
+  CHECK(lines(dir / "run" / "wlm.curve.csv") == a.curve.size() + 1);
+  std::ifstream csv(dir / "run" / "wlm.curve.csv");
+  std::string header;
+  std::getline(csv, header);
+  CHECK(header == "step,epoch,train_ppl,dev_ppl,lr,seconds");
+  CHECK(std::filesystem::file_size(dir / "run" / "wlm.curve.svg") > 100);
+  REQUIRE(std::filesystem::exists(dir / "run" / "wlm.train.safetensors"));
+  // resume: one more epoch continues at the saved step, appends to the curve, keeps the decayed lr
+  o.epochs = 3;
+  o.resume = true;
+  const TrainResult b = train_word_lm(o);
+  const std::uint64_t per_epoch = a.steps / 2;
+  CHECK(b.steps == 3 * per_epoch);
+  REQUIRE(!b.curve.empty());
+  CHECK(b.curve.front().step > a.steps);
+  CHECK(b.curve.back().epoch == doctest::Approx(3.0));
+  CHECK(b.curve.front().lr <= a.curve.back().lr);
+  CHECK(lines(dir / "run" / "wlm.curve.csv") == a.curve.size() + b.curve.size() + 1);
+  CHECK(b.best_dev_ppl <= a.best_dev_ppl);
+  // the default keeps the lr: plateau_decay = 1
+  o = preset_options("tiny");
+  CHECK(o.plateau_decay == 1.0);
+  o.data_dir = dir.string();
+  o.quiet = true;
+  o.eval_every = 5;
+  o.lr = 0.05;
+  for (const CurvePoint& p : train_word_lm(o).curve) CHECK(p.lr == doctest::Approx(0.05));
+  // --resume without a training state names the file
+  o.checkpoint = (dir / "none" / "x.safetensors").string();
+  o.resume = true;
+  CHECK_THROWS_WITH(train_word_lm(o), doctest::Contains("x.train.safetensors"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("word LM: bad options are refused by name") {
   const auto message = [](WordLmOptions o) {
     try {
@@ -127,5 +193,10 @@ TEST_CASE("word LM: bad options are refused by name") {
   o.eval_batch = 0;
   CHECK(message(o).find("eval_batch") != std::string::npos);
   CHECK_THROWS_WITH_AS(preset_options("gigantic"), doctest::Contains("gigantic"), std::invalid_argument);
-  CHECK_THROWS_AS(WordLmConfig::from_json("{\"arch\":\"char_lstm\"}"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(common::LstmLmConfig::from_json(R"({"arch":"char_lstm"})", common::LstmLmArch::words, "m.st"),
+                       doctest::Contains("m.st: word LM config: expected {\"arch\":\"word_lstm\""),
+                       std::invalid_argument);
+  o = preset_options("tiny");
+  o.plateau_decay = 0;
+  CHECK(message(o).find("plateau_decay") != std::string::npos);
 }

@@ -1,74 +1,21 @@
-// models/char_lm/model.h — the character language model: Embedding(V, E) -> LSTM(E, H, layers) -> Linear(H, V).
-// Parameter names follow PyTorch's state_dict for the same model ("embedding.weight", "lstm.weight_ih_l0",
-// "lstm.bias_hh_l1", "decoder.weight", …), so a checkpoint moves between the two.
-// forward() runs a [B, T] chunk of ids through nn/recurrent.h's LSTM (which does each layer's input projection
-// for all T steps in one product) and the decoder once over all T·B rows. Rows of the [T·B, V] logits are
-// time-major: row t·B + b is (step t, batch row b).
+// models/char_lm/model.h — the character language model is models/common/lstm_lm.h's LstmLm with arch "char_lstm"
+// (Embedding(V, E) -> LSTM(E, H, layers) -> Linear(H, V), PyTorch's state_dict names); these names keep the char
+// LM's code reading in its own terms. Model files written before the shared model load unchanged.
 // Not here: training, sampling and scoring (train.h), the data (models/data/).
 #pragma once
 
-#include "engine/rng.h"
-#include "engine/var.h"
-#include "nn/embedding.h"
-#include "nn/linear.h"
-#include "nn/module.h"
-#include "nn/recurrent.h"
-
-#include <cstdint>
-#include <string>
-#include <vector>
+#include "models/common/lstm_lm.h"
 
 namespace unroll::char_lm {
 
-struct CharLmConfig {
-  int vocab_size = 0;     // V: characters seen in train + the reserved ids, e.g. 105
-  int embed = 64;         // E, e.g. 64
-  int hidden = 256;       // H, e.g. 256
-  int layers = 2;         // stacked LSTM layers, e.g. 2
-  double forget_bias = 1.0;  // initial forget-gate bias (0 = PyTorch's plain init), e.g. 1.0
-  double dropout = 0.0;      // between LSTM layers, training only, e.g. 0.25
-
-  std::string to_json() const;                      // {"arch":"char_lstm","vocab_size":…,…}
-  static CharLmConfig from_json(const std::string& text);  // throws std::invalid_argument on a bad field
-  std::string describe() const;                     // "CharLM(V=105, E=64, LSTM 2x256)"
-};
-
-// Recurrent state of every layer: h[l], c[l] are [B, H].
-template <class T>
-struct LstmState {
-  std::vector<Var<T>> h, c;
-  std::size_t batch() const { return h.empty() ? 0 : h[0].rows(); }
+// An LstmLmConfig for characters: every id but the reserved ones can be predicted.
+struct CharLmConfig : common::LstmLmConfig {
+  CharLmConfig() { arch = common::LstmLmArch::chars; }
 };
 
 template <class T>
-class CharLm final : public Module<T> {
- public:
-  CharLm(const CharLmConfig& config, Rng& rng);
-
-  // x: [B, steps] row-major ids (x[b·steps + t]); returns logits [steps·B, V] time-major and carries state.
-  Var<T> forward(const std::vector<std::int64_t>& x, std::size_t B, std::size_t steps, LstmState<T>& state);
-  // One step for sampling: ids [B] -> logits [B, V].
-  Var<T> step(const std::vector<std::int64_t>& ids, LstmState<T>& state) { return forward(ids, ids.size(), 1, state); }
-
-  LstmState<T> zero_state(std::size_t batch) const;
-  void train(bool on = true) override;
-  const CharLmConfig& config() const { return config_; }
-
-  std::vector<NamedParam<T>> parameters() override;  // embedding.*, lstm.*, decoder.*
-  std::string describe() const override;
-
- private:
-  CharLmConfig config_;
-  Embedding<T> embedding_;
-  LSTM<T> lstm_;
-  Linear<T> decoder_;
-};
-
-// The state cut from the graph (truncated BPTT carries it into the next chunk).
-template <class T>
-LstmState<T> detach_state(const LstmState<T>& s);
-
-extern template class CharLm<float>;
-extern template class CharLm<double>;
+using CharLm = common::LstmLm<T>;
+using common::detach_state;
+using common::LstmState;
 
 }  // namespace unroll::char_lm

@@ -8,48 +8,28 @@
 #include "models/char_lm/train.h"
 
 #include "engine/gemm.h"
-#include "engine/ops.h"
+#include "models/common/best_params.h"
+#include "models/common/learning_curve.h"
+#include "models/common/lstm_lm_stream.h"
+#include "models/common/stopwatch.h"
+#include "models/common/train_loop.h"
+#include "models/common/train_state.h"
 #include "models/data/batching.h"
 #include "models/data/fortunes.h"
 #include "nn/checkpoint.h"
-#include "nn/clip.h"
 #include "nn/optim.h"
-#include "nn/plot_svg.h"
 #include "nn/progress.h"
 
-#include <chrono>
-#include <ctime>
+#include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace unroll::char_lm {
 
 namespace {
 constexpr double kLn2 = 0.69314718055994530942;
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string hms(double s) {
-  const long t = long(s + 0.5);
-  return t >= 3600 ? fmt::format("{}h{:02}m{:02}s", t / 3600, t / 60 % 60, t % 60)
-                   : fmt::format("{}m{:02}s", t / 60, t % 60);
-}
-
-// "runs/char_lm.safetensors" -> "runs/char_lm"
-std::string stem_of(const std::string& path) {
-  const std::filesystem::path p(path);
-  return (p.parent_path() / p.stem()).string();
-}
-
-void make_parent(const std::string& path) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-}
 
 data::FortuneCorpus load_corpus(const CharLmOptions& o) {
   return o.data_dir.empty() ? data::load_fortunes() : data::load_fortunes(o.data_dir);
@@ -63,13 +43,15 @@ std::string first_chars(std::string text, std::size_t n) {
   return text;
 }
 
-std::vector<Mat<float>> snapshot(const std::vector<NamedParam<float>>& params) {
-  std::vector<Mat<float>> v;
-  for (const auto& p : params) v.push_back(p.var.value());
-  return v;
-}
-void restore(std::vector<NamedParam<float>>& params, const std::vector<Mat<float>>& v) {
-  for (std::size_t i = 0; i < params.size(); ++i) params[i].var.value() = v[i];
+std::unique_ptr<Optimizer<float>> make_optimizer(const CharLmOptions& o, const std::vector<NamedParam<float>>& params) {
+  if (o.optimizer == "sgd") {
+    SGDOptions so;
+    so.lr = o.lr;
+    return std::make_unique<SGD<float>>(params, so);
+  }
+  AdamOptions ao;
+  ao.lr = o.lr;
+  return std::make_unique<Adam<float>>(params, ao);
 }
 }  // namespace
 
@@ -139,7 +121,7 @@ void validate(const CharLmOptions& o) {
 TrainResult train_char_lm(const CharLmOptions& o) {
   validate(o);
   set_blas_threads(o.threads);
-  const auto t_setup = Clock::now();
+  const common::Stopwatch setup;
   const data::FortuneCorpus corpus = load_corpus(o);
   const std::string train_full = data::join_fortunes(corpus.train);
   const data::CharVocab vocab = data::CharVocab::build(train_full);  // every train character, even when sliced
@@ -151,176 +133,94 @@ TrainResult train_char_lm(const CharLmOptions& o) {
   UNROLL_CHECK(train_ids.size() > std::size_t(o.batch) + 1,
                "char LM: {} train characters are too few for batch {}", train_ids.size(), o.batch);
 
-  CharLmConfig config;
-  config.vocab_size = int(vocab.size());
-  config.embed = o.embed;
-  config.hidden = o.hidden;
-  config.layers = o.layers;
+  const auto config =
+      common::LstmLmConfig::sized(common::LstmLmArch::chars, int(vocab.size()), o.embed, o.hidden, o.layers);
   Rng rng(o.seed);
   CharLm<float> model(config, rng);
-  std::vector<NamedParam<float>> params = model.parameters();
+  const std::vector<NamedParam<float>> params = model.parameters();
   if (!o.init_from.empty()) {
-    const CharLmConfig from = CharLmConfig::from_json(read_model_info(o.init_from).config);
+    const auto from = common::LstmLmConfig::from_json(read_model_info(o.init_from).config, config.arch, o.init_from);
     UNROLL_CHECK(from.vocab_size == config.vocab_size && from.embed == config.embed && from.hidden == config.hidden &&
                      from.layers == config.layers,
                  "char LM: --init-from {} holds {}, this run builds {}", o.init_from, from.describe(), config.describe());
     load_model<float>(o.init_from, params);
   }
-  std::unique_ptr<Optimizer<float>> opt;
-  if (o.optimizer == "adam") {
-    AdamOptions ao;
-    ao.lr = o.lr;
-    opt = std::make_unique<Adam<float>>(params, ao);
-  } else {
-    SGDOptions so;
-    so.lr = o.lr;
-    opt = std::make_unique<SGD<float>>(params, so);
-  }
+  const std::unique_ptr<Optimizer<float>> opt = make_optimizer(o, params);
 
   const std::size_t B = std::size_t(o.batch), T = std::size_t(o.seq_len);
   const data::StreamBatches batches(train_ids, B, T);
-  const std::size_t nb = batches.num_batches();
-  const std::string stem = o.checkpoint.empty() ? std::string() : stem_of(o.checkpoint);
-  const std::string train_ckpt = stem.empty() ? std::string() : stem + ".train.safetensors";
+  const std::string train_state = common::train_state_path(o.checkpoint);
+  common::LoopPlan plan{std::size_t(o.epochs), batches.num_batches(), std::size_t(o.eval_every), o.time_limit};
+  common::BestParams best(params, common::Better::lower);
+  if (o.resume) {
+    best.set_best(common::resume_training(train_state, plan, params, *opt, rng, best.best(), "char LM"));
+    best.keep();  // the resumed weights until dev improves
+  }
 
   TrainResult res;
   res.train_chars = train_ids.size();
   res.checkpoint = o.checkpoint;
-  std::uint64_t step = 0;
-  std::size_t epoch = 0, k0 = 0;
-  double best_dev = std::numeric_limits<double>::infinity();
-  if (o.resume) {
-    UNROLL_CHECK(!train_ckpt.empty(), "char LM: --resume needs a checkpoint path");
-    // The optimizer takes its state inside the check: if it refuses it, no weight has been written yet.
-    TrainingState<float> st = load_training_checkpoint<float>(
-        train_ckpt, params, [&](const TrainingState<float>& s) { opt->load_state(s.optimizer_tensors, s.optimizer_meta); });
-    const auto pos = nlohmann::json::parse(st.data_position);
-    step = st.step;
-    epoch = pos.at("epoch").get<std::size_t>();
-    k0 = pos.at("batch").get<std::size_t>();
-    best_dev = pos.value("best_dev", best_dev);
-    if (!st.rng_state.empty()) rng.set_state(st.rng_state);
-    res.curve = {};
-  }
-  std::vector<Mat<float>> best = snapshot(params);
-
   if (!o.quiet) {
     fmt::print(stderr, "[char_lm] {} | {} parameters | vocab {} | train {} chars, dev {}, test {} | setup {:.1f}s\n",
                model.describe(), model.num_parameters(), vocab.size(), train_ids.size(), dev_text.size(),
-               test_text.size(), seconds_since(t_setup));
-    fmt::print(stderr, "[char_lm] B={} T={} ({} steps/epoch) {} lr={} clip={} threads={} time_limit={}\n", B, T, nb,
-               o.optimizer, o.lr, o.clip, o.threads, o.time_limit > 0 ? hms(o.time_limit) : std::string("none"));
+               test_text.size(), setup.wall_seconds());
+    fmt::print(stderr, "[char_lm] B={} T={} ({} steps/epoch) {} lr={} clip={} threads={} time_limit={}\n", B, T,
+               plan.batches, o.optimizer, o.lr, o.clip, o.threads,
+               o.time_limit > 0 ? common::hms(o.time_limit) : std::string("none"));
   }
-  std::ofstream curve_csv;
-  if (!stem.empty()) {
-    make_parent(o.checkpoint);
-    curve_csv.open(stem + ".curve.csv", o.resume ? std::ios::app : std::ios::trunc);
-    if (!o.resume) curve_csv << "step,epoch,train_bpc,dev_bpc,lr,seconds\n";
-  }
+  common::LearningCurve curve(o.checkpoint,
+                              {"train_bpc", "dev_bpc", "char LM on fortunes: " + config.describe(),
+                               "bits per character"},
+                              o.resume);
 
-  const auto t0 = Clock::now();
-  const std::clock_t cpu0 = std::clock();
-  double run_nats = 0, run_chars = 0, last_norm = 0;
+  double run_nats = 0, run_chars = 0;
   std::size_t clipped = 0;
-  bool out_of_time = false;
-  std::vector<std::int64_t> x, y, y_tm;
-
+  LstmState<float> state;
+  std::unique_ptr<Progress> progress;
+  const std::size_t total_steps = plan.epochs * plan.batches;
+  if (!o.quiet && o.log_every > 0)
+    progress = std::make_unique<Progress>(total_steps - std::min<std::size_t>(plan.step, total_steps),
+                                          std::size_t(o.log_every));
+  common::LoopCallbacks cb;
+  cb.begin_epoch = [&](std::size_t) { state = model.zero_state(B); };
+  cb.step = [&](const common::LoopPosition& at) {
+    const common::StepLoss l = common::lm_train_step(model, batches, at.batch, state, *opt, params, o.clip);
+    clipped += o.clip > 0 && l.grad_norm > o.clip;
+    run_nats += l.nats, run_chars += double(l.tokens);
+    if (progress) progress->update(at.epoch + 1, l.nats / double(l.tokens) / kLn2, l.tokens);  // loss in bits/char
+  };
   // Dev evaluation, best-model bookkeeping, checkpoints and the learning curve.
-  const auto checkpoint_and_eval = [&](std::size_t next_epoch, std::size_t next_batch) {
+  cb.evaluate = [&](const common::LoopPosition& at) {
     model.eval();
     const EvalResult dev = evaluate_bits(model, vocab, dev_text, 64, 128);
     model.train();
-    const double train_bpc = run_chars > 0 ? run_nats / run_chars / kLn2 : 0;
-    const bool improved = dev.bits_per_char < best_dev;
-    if (improved) {
-      best_dev = dev.bits_per_char;
-      best = snapshot(params);
-      if (!o.checkpoint.empty()) save_char_lm(o.checkpoint, model, vocab);
-    } else {
-      opt->set_lr(opt->lr() * o.plateau_decay);
-    }
-    CurvePoint pt{step, double(epoch) + double(next_batch) / double(nb), train_bpc, dev.bits_per_char, opt->lr(),
-                  seconds_since(t0)};
-    if (next_epoch > epoch) pt.epoch = double(next_epoch);
-    res.curve.push_back(pt);
-    if (curve_csv.is_open())
-      curve_csv << fmt::format("{},{:.4f},{:.5f},{:.5f},{:.6g},{:.1f}\n", pt.step, pt.epoch, pt.train_bpc, pt.dev_bpc,
-                               pt.lr, pt.seconds)
-                << std::flush;
-    if (!stem.empty()) {  // the learning curve as a plot next to the checkpoint
-      PlotSeries tr{"train", {}, {}}, dv{"dev", {}, {}};
-      for (const auto& p : res.curve) {
-        tr.x.push_back(p.epoch), tr.y.push_back(p.train_bpc);
-        dv.x.push_back(p.epoch), dv.y.push_back(p.dev_bpc);
-      }
-      PlotOptions po;
-      po.title = "char LM on fortunes: " + config.describe();
-      po.x_label = "epoch";
-      po.y_label = "bits per character";
-      write_file_atomic(stem + ".curve.svg", plot_svg({tr, dv}, po));
-    }
-    if (!train_ckpt.empty()) {
-      TrainingState<float> st;
-      st.step = step;
-      st.data_position = nlohmann::json{{"epoch", next_epoch}, {"batch", next_batch}, {"best_dev", best_dev}}.dump();
-      st.rng_state = rng.state();
-      st.optimizer_tensors = opt->state();
-      st.optimizer_meta = opt->state_meta();
-      st.info.config = config.to_json();
-      save_training_checkpoint<float>(train_ckpt, params, st);
-    }
+    const bool improved = best.offer(dev.bits_per_char);
+    if (improved && !o.checkpoint.empty()) save_char_lm(o.checkpoint, model, vocab);
+    if (!improved) opt->set_lr(opt->lr() * o.plateau_decay);
+    const common::CurveRow row{at.step, at.epochs_done, run_chars > 0 ? run_nats / run_chars / kLn2 : 0,
+                               dev.bits_per_char, opt->lr(), at.seconds};
+    curve.add(row);
+    res.curve.push_back({row.step, row.epoch, row.train, row.dev, row.lr, row.seconds});
+    if (!train_state.empty())
+      common::save_train_state(train_state, params, *opt, rng, {at.step, at.epoch, at.batch, best.best()},
+                               config.to_json());
     if (!o.quiet)
-      fmt::print(stderr, "[char_lm] step {} epoch {:.2f}: train {:.4f} bpc, dev {:.4f} bpc{} | lr {:.3g} | {}\n", step,
-                 pt.epoch, train_bpc, dev.bits_per_char, improved ? " (best)" : "", opt->lr(), hms(pt.seconds));
+      fmt::print(stderr, "[char_lm] step {} epoch {:.2f}: train {:.4f} bpc, dev {:.4f} bpc{} | lr {:.3g} | {}\n",
+                 at.step, at.epochs_done, row.train, row.dev, improved ? " (best)" : "", opt->lr(),
+                 common::hms(at.seconds));
     run_nats = run_chars = 0;
+    return false;
   };
-
-  std::unique_ptr<Progress> progress;
-  if (!o.quiet && o.log_every > 0)
-    progress = std::make_unique<Progress>(std::size_t(o.epochs) * nb - std::min<std::size_t>(step, std::size_t(o.epochs) * nb),
-                                          std::size_t(o.log_every));
   model.train();
-  for (; epoch < std::size_t(o.epochs) && !out_of_time; ++epoch, k0 = 0) {
-    LstmState<float> state = model.zero_state(B);
-    for (std::size_t k = k0; k < nb; ++k) {
-      const std::size_t steps = batches.get(k, x, y);
-      y_tm.resize(B * steps);
-      for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t t = 0; t < steps; ++t) y_tm[t * B + b] = y[b * steps + t];
-      model.zero_grad();
-      const Var<float> logits = model.forward(x, B, steps, state);  // [T·B, V]
-      const Var<float> loss = cross_entropy(logits, y_tm);           // mean nats per character
-      loss.backward();
-      last_norm = o.clip > 0 ? clip_grad_norm_(params, o.clip) : grad_norm(params);
-      clipped += o.clip > 0 && last_norm > o.clip;
-      opt->step();
-      state = detach_state(state);  // truncated BPTT: the next chunk starts from this state, gradients stop here
-      ++step;
-      const double nats = double(loss.item()) * double(B * steps);
-      run_nats += nats, run_chars += double(B * steps);
-      const double elapsed = seconds_since(t0);
-      if (progress) progress->update(epoch + 1, nats / double(B * steps) / kLn2, B * steps);  // loss in bits/char
-      if (o.time_limit > 0 && elapsed >= o.time_limit) {
-        out_of_time = true;
-        checkpoint_and_eval(k + 1 == nb ? epoch + 1 : epoch, k + 1 == nb ? 0 : k + 1);
-        res.epochs = double(epoch) + double(k + 1) / double(nb);
-        break;
-      }
-      if (o.eval_every > 0 && step % std::uint64_t(o.eval_every) == 0 && k + 1 < nb)
-        checkpoint_and_eval(epoch, k + 1);
-    }
-    if (!out_of_time) {
-      checkpoint_and_eval(epoch + 1, 0);
-      res.epochs = double(epoch + 1);
-    }
-  }
+  const common::LoopResult loop = common::run_train_loop(plan, cb);
   if (progress) progress->finish();
-  res.seconds = seconds_since(t0);
-  res.cpu_seconds = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
-  res.steps = step;
-  res.best_dev_bpc = best_dev;
+  res.seconds = loop.seconds;
+  res.cpu_seconds = loop.cpu_seconds;
+  res.steps = loop.steps;
+  res.epochs = loop.epochs;
+  res.best_dev_bpc = best.best();
 
-  restore(params, best);
+  best.restore();
   model.eval();
   const EvalResult test = evaluate_bits(model, vocab, test_text, 64, 128);
   res.test_bpc = test.bits_per_char;
@@ -333,7 +233,8 @@ TrainResult train_char_lm(const CharLmOptions& o) {
   if (!o.quiet) {
     fmt::print("char LM {}: {} steps, {:.2f} epochs, {} of training ({} of CPU) on {} thread(s); clipping fired {} "
                "times\n",
-               model.describe(), res.steps, res.epochs, hms(res.seconds), hms(res.cpu_seconds), o.threads, clipped);
+               model.describe(), res.steps, res.epochs, common::hms(res.seconds), common::hms(res.cpu_seconds),
+               o.threads, clipped);
     fmt::print("best dev bits/char: {:.4f}\ntest bits/char:     {:.4f}  ({} characters; char 5-gram baseline 2.380, "
                "PyTorch 2x256 reference 2.180)\n",
                res.best_dev_bpc, res.test_bpc, res.test_chars);

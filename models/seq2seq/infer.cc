@@ -4,39 +4,17 @@
 
 #include "engine/check.h"
 #include "engine/ops.h"
-#include "models/data/utf8.h"
+#include "models/common/model_file.h"
+#include "models/common/model_vocab.h"
+#include "models/common/next_token.h"
+#include "models/common/stopwatch.h"
 #include "nn/checkpoint.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <fmt/format.h>
-#include <limits>
-#include <numeric>
-#include <stdexcept>
 
 namespace unroll::seq2seq {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// ln softmax of one row, in double (the same arithmetic for greedy and beam search).
-std::vector<double> row_log_softmax(const Mat<float>& logits, std::size_t r) {
-  const std::size_t V = logits.shape(1);
-  double mx = -std::numeric_limits<double>::infinity();
-  for (std::size_t v = 0; v < V; ++v) mx = std::max(mx, double(logits(r, v)));
-  double s = 0;
-  for (std::size_t v = 0; v < V; ++v) s += std::exp(double(logits(r, v)) - mx);
-  const double lse = mx + std::log(s);
-  std::vector<double> out(V);
-  for (std::size_t v = 0; v < V; ++v) out[v] = double(logits(r, v)) - lse;
-  return out;
-}
-
-// Tokens a decoder may emit: real characters and <eos> (never <pad>, <unk>, <bos>).
-bool allowed(std::size_t v) { return v == std::size_t(data::Vocab::eos) || v >= data::Vocab::num_reserved; }
-
 Mat<float> gather_rows(const Mat<float>& m, const std::vector<std::size_t>& rows) {
   Mat<float> out = zeros<float>(rows.size(), m.shape(1));
   for (std::size_t i = 0; i < rows.size(); ++i)
@@ -58,51 +36,15 @@ data::CharVocab build_vocab(const std::vector<data::DatePair>& pairs) {
 }
 
 void save_seq2seq(const std::string& path, Seq2Seq<float>& model, const data::CharVocab& vocab) {
-  ModelInfo info;
-  info.config = model.config().to_json();
-  for (auto name : data::Vocab::reserved_names) info.vocab.emplace_back(name);
-  for (std::size_t id = data::Vocab::num_reserved; id < vocab.size(); ++id) {
-    std::string s;
-    data::utf8_append(s, vocab.code_point(std::int64_t(id)));
-    info.vocab.push_back(std::move(s));
-  }
-  info.extra["model"] = "seq2seq";
-  save_model<float>(path, model, info);
+  common::save_model_file(path, model, "seq2seq", common::vocab_entries(vocab));
 }
 
 LoadedSeq2Seq load_seq2seq(const std::string& path) {
   const ModelInfo info = read_model_info(path);
-  Seq2SeqConfig config;
-  try {
-    config = Seq2SeqConfig::from_json(info.config);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(fmt::format("{}: not a seq2seq model file: {}", path, e.what()));
-  }
+  const Seq2SeqConfig config = Seq2SeqConfig::from_json(info.config, path);
   LoadedSeq2Seq out;
-  if (info.vocab.size() < data::Vocab::num_reserved)
-    throw std::invalid_argument(fmt::format("{}: vocabulary has {} entries, expected at least the {} reserved ids",
-                                            path, info.vocab.size(), data::Vocab::num_reserved));
-  for (std::size_t i = 0; i < info.vocab.size(); ++i) {
-    if (i < data::Vocab::num_reserved) {
-      if (info.vocab[i] != data::Vocab::reserved_names[i])
-        throw std::invalid_argument(fmt::format("{}: vocabulary entry {} is '{}', expected '{}'", path, i,
-                                                info.vocab[i], data::Vocab::reserved_names[i]));
-      continue;
-    }
-    const auto cps = data::utf8_decode(info.vocab[i]);
-    if (cps.size() != 1)
-      throw std::invalid_argument(
-          fmt::format("{}: vocabulary entry {} '{}' is not one character", path, i, info.vocab[i]));
-    out.vocab.add(cps[0]);
-  }
-  out.vocab.freeze();
-  if (out.vocab.size() != std::size_t(config.vocab_size))
-    throw std::invalid_argument(fmt::format("{}: config says vocab_size {}, the file lists {} tokens", path,
-                                            config.vocab_size, out.vocab.size()));
-  Rng rng(0);
-  out.model = std::make_unique<Seq2Seq<float>>(config, rng);
-  load_model<float>(path, *out.model);
-  out.model->eval();
+  out.vocab = common::char_vocab_from_entries(info.vocab, path, std::size_t(config.vocab_size));
+  out.model = common::load_model_weights<Seq2Seq<float>>(path, config);
   return out;
 }
 
@@ -125,10 +67,8 @@ std::vector<Hypothesis> greedy_decode(Seq2Seq<float>& model, const std::vector<s
       for (std::size_t b = 0; b < B; ++b) {
         Hypothesis& h = out[lo + b];
         if (h.ended) continue;
-        const std::vector<double> lp = row_log_softmax(logits.value(), b);
-        std::size_t best = std::size_t(data::Vocab::eos);
-        for (std::size_t v = 0; v < lp.size(); ++v)
-          if (allowed(v) && lp[v] > lp[best]) best = v;
+        const std::vector<double> lp = common::row_log_softmax(logits.value(), b);
+        const std::size_t best = common::best_emittable(lp, /*eos=*/true);
         h.log_prob += lp[best];
         if (best == std::size_t(data::Vocab::eos)) {
           h.ended = true;
@@ -166,9 +106,9 @@ Hypothesis beam_decode(Seq2Seq<float>& model, const std::vector<std::int64_t>& s
     std::vector<Cand> cands;
     for (std::size_t e = 0; e < ended.size(); ++e) cands.push_back({ended[e].log_prob, K, 0, e});
     for (std::size_t i = 0; i < live.size(); ++i) {
-      const std::vector<double> lp = row_log_softmax(logits.value(), i);
+      const std::vector<double> lp = common::row_log_softmax(logits.value(), i);
       for (std::size_t v = 0; v < lp.size(); ++v)
-        if (allowed(v)) cands.push_back({live[i].log_prob + lp[v], i, v, 0});
+        if (common::emittable(v, /*eos=*/true)) cands.push_back({live[i].log_prob + lp[v], i, v, 0});
     }
     // Best first; ties: ended before live, then lower parent, then lower token (greedy's lowest-id argmax).
     std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) { return a.score > b.score; });
@@ -212,13 +152,13 @@ double score_pair(Seq2Seq<float>& model, const std::vector<std::int64_t>& source
   tgt.push_back(data::Vocab::eos);
   const std::vector<Var<float>> logits = model.forward_teacher({source}, {tgt});
   double lp = 0;
-  for (std::size_t t = 0; t < tgt.size(); ++t) lp += row_log_softmax(logits[t].value(), 0)[std::size_t(tgt[t])];
+  for (std::size_t t = 0; t < tgt.size(); ++t) lp += common::row_log_softmax(logits[t].value(), 0)[std::size_t(tgt[t])];
   return lp;
 }
 
 EvalResult evaluate(Seq2Seq<float>& model, const data::CharVocab& vocab, const std::vector<data::DatePair>& pairs,
                     int beam, int max_len) {
-  const auto t0 = Clock::now();
+  const common::Stopwatch clock;
   const bool was_training = model.training();
   model.eval();
   EvalResult r;
@@ -241,7 +181,7 @@ EvalResult evaluate(Seq2Seq<float>& model, const data::CharVocab& vocab, const s
   }
   r.accuracy_greedy = pairs.empty() ? 0 : double(ok_g) / double(pairs.size());
   r.accuracy_beam = pairs.empty() || beam <= 0 ? 0 : double(ok_b) / double(pairs.size());
-  r.seconds = seconds_since(t0);
+  r.seconds = clock.wall_seconds();
   model.train(was_training);
   return r;
 }

@@ -3,12 +3,12 @@
 
 #include "engine/check.h"
 #include "engine/ops.h"
+#include "models/common/config_json.h"
 #include "models/data/vocab.h"
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 
 namespace unroll::seq2seq {
 
@@ -18,29 +18,13 @@ std::string Seq2SeqConfig::to_json() const {
   return j.dump();
 }
 
-Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(fmt::format("seq2seq config: not JSON ({})", e.what()));
-  }
-  if (!j.is_object() || j.value("arch", std::string()) != "seq2seq_lstm")
-    throw std::invalid_argument(fmt::format("seq2seq config: expected {{\"arch\":\"seq2seq_lstm\",…}}, got {}",
-                                            j.dump().substr(0, 120)));
+Seq2SeqConfig Seq2SeqConfig::from_json(const std::string& text, const std::string& source) {
+  const common::ConfigJson j(text, "seq2seq config", "seq2seq_lstm", source);
   Seq2SeqConfig c;
-  const auto get_int = [&](const char* key, int& out) {
-    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() <= 0)
-      throw std::invalid_argument(fmt::format("seq2seq config: \"{}\" must be a positive integer, got {}", key,
-                                              j.contains(key) ? j[key].dump() : std::string("nothing")));
-    out = j[key].get<int>();
-  };
-  get_int("vocab_size", c.vocab_size);
-  get_int("embed", c.embed);
-  get_int("hidden", c.hidden);
-  if (!j.contains("attention") || !j["attention"].is_boolean())
-    throw std::invalid_argument("seq2seq config: \"attention\" must be true or false");
-  c.attention = j["attention"].get<bool>();
+  c.vocab_size = j.positive_int("vocab_size");
+  c.embed = j.positive_int("embed");
+  c.hidden = j.positive_int("hidden");
+  c.attention = j.boolean("attention");
   return c;
 }
 

@@ -30,7 +30,8 @@ struct Seq2SeqConfig {
   bool attention = true;   // dot-product attention over the encoder outputs
 
   std::string to_json() const;                               // {"arch":"seq2seq_lstm",…}
-  static Seq2SeqConfig from_json(const std::string& text);   // throws std::invalid_argument naming the bad field
+  // Throws std::invalid_argument naming source (a file, "" = none) and the bad field.
+  static Seq2SeqConfig from_json(const std::string& text, const std::string& source = "");
   std::string describe() const;                              // "Seq2Seq(V=60, E=32, H=128, attention)"
 };
 

@@ -9,15 +9,17 @@
 #include "engine/check.h"
 #include "engine/gemm.h"
 #include "engine/ops.h"
+#include "models/common/best_params.h"
+#include "models/common/run_paths.h"
+#include "models/common/stopwatch.h"
+#include "models/common/train_loop.h"
 #include "nn/checkpoint.h"
 #include "nn/clip.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
-#include <ctime>
-#include <filesystem>
 #include <fmt/format.h>
 #include <numeric>
 #include <stdexcept>
@@ -26,37 +28,16 @@
 namespace unroll::seq2seq {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-double cpu_now() { return double(std::clock()) / CLOCKS_PER_SEC; }
-
-std::string hms(double s) {
-  const long t = long(s + 0.5);
-  return t >= 3600 ? fmt::format("{}h{:02}m{:02}s", t / 3600, t / 60 % 60, t % 60)
-                   : fmt::format("{}m{:02}s", t / 60, t % 60);
-}
-
-void make_parent(const std::string& path) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
-}
-
 [[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument("seq2seq options: " + msg); }
-
-std::vector<Mat<float>> snapshot(const std::vector<NamedParam<float>>& params) {
-  std::vector<Mat<float>> v;
-  for (const auto& p : params) v.push_back(p.var.value());
-  return v;
-}
-void restore(std::vector<NamedParam<float>>& params, const std::vector<Mat<float>>& v) {
-  for (std::size_t i = 0; i < params.size(); ++i) params[i].var.value() = v[i];
-}
 
 // Dev pairs: from their own seed, sources in neither train nor test.
 std::vector<data::DatePair> make_dev(const data::DateCorpus& c, std::size_t n, std::uint64_t seed) {
   std::unordered_set<std::string> seen;
   for (const auto& p : c.train) seen.insert(p.source);
   for (const auto& p : c.test) seen.insert(p.source);
+  UNROLL_CHECK(n <= data::num_date_sources() - seen.size(),
+               "seq2seq: n_dev = {} exceeds the {} date sources in neither train nor test", n,
+               data::num_date_sources() - seen.size());
   std::vector<data::DatePair> dev;
   for (std::size_t drawn = 2 * n + 16; dev.size() < n; drawn *= 2) {
     dev.clear();
@@ -136,91 +117,89 @@ TrainResult train_seq2seq(const Seq2SeqOptions& o) {
   config.attention = o.attention;
   Rng rng(o.seed);
   Seq2Seq<float> model(config, rng);
-  std::vector<NamedParam<float>> params = model.parameters();
+  const std::vector<NamedParam<float>> params = model.parameters();
   AdamOptions ao;
   ao.lr = o.lr;
   Adam<float> opt(params, ao);
-  if (!o.checkpoint.empty()) make_parent(o.checkpoint);
+  if (!o.checkpoint.empty()) common::make_parent_dir(o.checkpoint);
 
-  const std::size_t N = src.size(), B = std::size_t(o.batch), nb = (N + B - 1) / B;
+  const std::size_t N = src.size(), B = std::size_t(o.batch);
+  const common::LoopPlan plan{std::size_t(o.epochs), (N + B - 1) / B, 0, o.time_limit};
   if (!o.quiet)
     fmt::print(stderr, "[seq2seq] {} ({} parameters) train {} dev {} test {} | B={} ({} steps/epoch) lr={} clip={} "
                "threads={} time_limit={}\n",
-               model.describe(), model.num_parameters(), N, dev.size(), corpus.test.size(), B, nb, o.lr, o.clip,
-               o.threads, o.time_limit > 0 ? hms(o.time_limit) : std::string("none"));
+               model.describe(), model.num_parameters(), N, dev.size(), corpus.test.size(), B, plan.batches, o.lr,
+               o.clip, o.threads, o.time_limit > 0 ? common::hms(o.time_limit) : std::string("none"));
 
   TrainResult res;
   res.checkpoint = o.checkpoint;
   res.beam = o.beam;
-  double best_dev = -1;
-  std::vector<Mat<float>> best = snapshot(params);
+  common::BestParams best(params, common::Better::higher);
   std::vector<std::size_t> order(N);
   std::iota(order.begin(), order.end(), 0);
-  const auto t0 = Clock::now();
-  const double cpu0 = cpu_now();
-  bool out_of_time = false;
-  model.train();
-  for (int epoch = 1; epoch <= o.epochs && !out_of_time; ++epoch) {
+  double loss_sum = 0;
+  std::size_t loss_n = 0;
+  // Model selection on dev (the first 500 train pairs when there is no dev set).
+  const std::vector<data::DatePair>& sel = dev.empty() ? corpus.train : dev;
+  const std::vector<data::DatePair> sel_cut(sel.begin(), sel.begin() + long(std::min<std::size_t>(sel.size(), 500)));
+
+  common::LoopCallbacks cb;
+  cb.begin_epoch = [&](std::size_t) {
     for (std::size_t i = N; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher–Yates
-    double loss_sum = 0;
-    std::size_t loss_n = 0;
-    for (std::size_t k = 0; k < nb; ++k) {
-      std::vector<std::vector<std::int64_t>> bs, bt;
-      for (std::size_t j = k * B; j < std::min(N, (k + 1) * B); ++j) {
-        bs.push_back(src[order[j]]);
-        bt.push_back(tgt[order[j]]);
-      }
-      std::size_t L = 0;
-      Lengths lengths;
-      for (const auto& t : bt) {
-        L = std::max(L, t.size());
-        lengths.push_back(t.size());
-      }
-      std::vector<std::vector<std::int64_t>> targets(L, std::vector<std::int64_t>(bt.size(), -100));
-      for (std::size_t b = 0; b < bt.size(); ++b)
-        for (std::size_t t = 0; t < bt[b].size(); ++t) targets[t][b] = bt[b][t];
-      model.zero_grad();
-      const std::vector<Var<float>> logits = model.forward_teacher(bs, bt);
-      Var<float> loss = sequence_cross_entropy(logits, targets, lengths);
-      loss.backward();
-      if (o.clip > 0) clip_grad_norm_(params, o.clip);
-      opt.step();
-      ++res.steps;
-      loss_sum += double(loss.value()(0, 0));
-      ++loss_n;
-      if (!o.quiet && o.log_every > 0 && res.steps % std::uint64_t(o.log_every) == 0)
-        fmt::print(stderr, "[seq2seq] epoch {} step {} loss {:.4f} ({})\n", epoch, res.steps, loss_sum / loss_n,
-                   hms(seconds_since(t0)));
-      if (o.time_limit > 0 && seconds_since(t0) >= o.time_limit) {
-        out_of_time = true;
-        break;
-      }
+    loss_sum = 0;
+    loss_n = 0;
+  };
+  cb.step = [&](const common::LoopPosition& at) {
+    std::vector<std::vector<std::int64_t>> bs, bt;
+    for (std::size_t j = at.batch * B; j < std::min(N, (at.batch + 1) * B); ++j) {
+      bs.push_back(src[order[j]]);
+      bt.push_back(tgt[order[j]]);
     }
-    res.epochs = epoch;
+    std::size_t L = 0;
+    Lengths lengths;
+    for (const auto& t : bt) {
+      L = std::max(L, t.size());
+      lengths.push_back(t.size());
+    }
+    std::vector<std::vector<std::int64_t>> targets(L, std::vector<std::int64_t>(bt.size(), -100));
+    for (std::size_t b = 0; b < bt.size(); ++b)
+      for (std::size_t t = 0; t < bt[b].size(); ++t) targets[t][b] = bt[b][t];
+    model.zero_grad();
+    const std::vector<Var<float>> logits = model.forward_teacher(bs, bt);
+    Var<float> loss = sequence_cross_entropy(logits, targets, lengths);
+    loss.backward();
+    if (o.clip > 0) clip_grad_norm_(params, o.clip);
+    opt.step();
+    loss_sum += double(loss.value()(0, 0));
+    ++loss_n;
+    if (!o.quiet && o.log_every > 0 && (at.step + 1) % std::uint64_t(o.log_every) == 0)
+      fmt::print(stderr, "[seq2seq] epoch {} step {} loss {:.4f} ({})\n", at.epoch + 1, at.step + 1,
+                 loss_sum / double(loss_n), common::hms(at.seconds));
+  };
+  // Once per epoch (and where the time limit stops a run): dev exact match, the best model, its file.
+  cb.evaluate = [&](const common::LoopPosition& at) {
     CurvePoint cp;
-    cp.step = res.steps;
-    cp.epoch = epoch;
+    cp.step = at.step;
+    cp.epoch = int(std::ceil(at.epochs_done));  // a partial last epoch counts as one
     cp.train_loss = loss_n ? loss_sum / double(loss_n) : 0;
-    const std::vector<data::DatePair>& sel = dev.empty() ? corpus.train : dev;
-    const std::vector<data::DatePair> sel_cut(sel.begin(), sel.begin() + long(std::min<std::size_t>(sel.size(), 500)));
     cp.dev_accuracy = evaluate(model, vocab, sel_cut, 0, o.max_len).accuracy_greedy;
-    cp.seconds = seconds_since(t0);
+    cp.seconds = at.seconds;
     res.curve.push_back(cp);
-    const bool improved = cp.dev_accuracy > best_dev;
-    if (improved) {
-      best_dev = cp.dev_accuracy;
-      best = snapshot(params);
-      if (!o.checkpoint.empty()) save_seq2seq(o.checkpoint, model, vocab);
-    }
+    const bool improved = best.offer(cp.dev_accuracy);
+    if (improved && !o.checkpoint.empty()) save_seq2seq(o.checkpoint, model, vocab);
     if (!o.quiet)
-      fmt::print(stderr, "[seq2seq] epoch {} done: train loss {:.4f}, dev exact match {:.2f}%{} ({})\n", epoch,
-                 cp.train_loss, 100 * cp.dev_accuracy, improved ? " (best)" : "", hms(cp.seconds));
-    if (cp.dev_accuracy >= o.target_dev_accuracy) break;
-  }
-  res.seconds = seconds_since(t0);
-  res.cpu_seconds = cpu_now() - cpu0;
-  res.best_dev_accuracy = best_dev;
-  restore(params, best);
+      fmt::print(stderr, "[seq2seq] epoch {} done: train loss {:.4f}, dev exact match {:.2f}%{} ({})\n", cp.epoch,
+                 cp.train_loss, 100 * cp.dev_accuracy, improved ? " (best)" : "", common::hms(cp.seconds));
+    return cp.dev_accuracy >= o.target_dev_accuracy;
+  };
+  model.train();
+  const common::LoopResult loop = common::run_train_loop(plan, cb);
+  res.steps = loop.steps;
+  res.epochs = int(std::ceil(loop.epochs));
+  res.seconds = loop.seconds;
+  res.cpu_seconds = loop.cpu_seconds;
+  res.best_dev_accuracy = best.best();
+  best.restore();
   model.eval();
   const EvalResult test = evaluate(model, vocab, corpus.test, o.beam, o.max_len);
   res.test_accuracy_greedy = test.accuracy_greedy;
@@ -230,9 +209,10 @@ TrainResult train_seq2seq(const Seq2SeqOptions& o) {
     for (std::size_t i = 0; i < std::min<std::size_t>(5, test.errors.size()); ++i)
       fmt::print(stderr, "[seq2seq] miss: '{}' -> '{}'\n", test.errors[i].first, test.errors[i].second);
     fmt::print("seq2seq dates: {} | {} epochs, {} steps, {} wall, {} CPU, {} thread(s)\n", model.describe(),
-               res.epochs, res.steps, hms(res.seconds), hms(res.cpu_seconds), o.threads);
+               res.epochs, res.steps, common::hms(res.seconds), common::hms(res.cpu_seconds), o.threads);
     fmt::print("best dev exact match {:.2f}%\ntest exact match: greedy {:.2f}%, beam {} {:.2f}% ({} pairs, {:.1f}s)\n",
-               100 * best_dev, 100 * test.accuracy_greedy, o.beam, 100 * test.accuracy_beam, test.n, test.seconds);
+               100 * res.best_dev_accuracy, 100 * test.accuracy_greedy, o.beam, 100 * test.accuracy_beam, test.n,
+               test.seconds);
   }
   return res;
 }

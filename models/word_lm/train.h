@@ -19,7 +19,9 @@ namespace unroll::word_lm {
 
 struct WordLmOptions {
   std::string data_dir;                                 // Brown folder; "" = data::default_brown_dir()
-  std::string checkpoint = "runs/word_lm.safetensors";  // model file (best dev); "" = none
+  // Model file (best dev); "" = none. The training state goes to <stem>.train.safetensors, the learning curve to
+  // <stem>.curve.csv and <stem>.curve.svg.
+  std::string checkpoint = "runs/word_lm.safetensors";
   // ---- model
   int embed = 128;              // E, e.g. 128
   int hidden = 512;             // H, e.g. 512
@@ -30,12 +32,14 @@ struct WordLmOptions {
   int epochs = 6;               // upper bound on passes over train
   double time_limit = 0;        // seconds of training (0 = none)
   double lr = 2e-3;             // Adam
+  double plateau_decay = 1.0;   // lr *= this when a dev evaluation does not improve (1 = never), e.g. 0.5
   double clip = 5.0;            // max global gradient norm (0 = off)
   std::size_t max_train_tokens = 0;  // use the first n train tokens (0 = all)
   std::size_t max_eval_tokens = 0;   // evaluate on the first n tokens of dev/test (0 = all)
   int eval_every = 0;           // dev evaluation every n steps (0 = once per epoch)
   int eval_batch = 16;          // segments evaluated in parallel
   int log_every = 50;           // progress line every n steps (0 = none)
+  bool resume = false;          // continue from <stem>.train.safetensors
   std::uint64_t seed = 1;
   int threads = 1;              // BLAS threads
   bool quiet = false;
@@ -48,7 +52,7 @@ void validate(const WordLmOptions& o);
 
 struct CurvePoint {
   std::uint64_t step = 0;
-  double epoch = 0, train_ppl = 0, dev_ppl = 0, seconds = 0;
+  double epoch = 0, train_ppl = 0, dev_ppl = 0, lr = 0, seconds = 0;
 };
 
 struct TrainResult {

@@ -62,7 +62,7 @@ void seq2seq_setup(CLI::App& app) {
 }
 
 void wordlm_setup(CLI::App& app) {
-  make(app, "train", "train a zoo model", "wordlm", "train the Brown word LSTM LM (test perplexity)", wlm_train)
+  make(app, "train", "train a zoo model", "wordlm", "train the Brown word LSTM LM (test perplexity; checkpoint, learning curve CSV/SVG)", wlm_train)
       .add("--data", &WordLmOptions::data_dir, "Brown folder (default: the fetched cache)")
       .add("--embed", &WordLmOptions::embed, "embedding size")
       .add("--hidden", &WordLmOptions::hidden, "LSTM hidden size")
@@ -72,11 +72,13 @@ void wordlm_setup(CLI::App& app) {
       .add("--epochs", &WordLmOptions::epochs, "passes over train (upper bound)")
       .add("--time-limit", &WordLmOptions::time_limit, "seconds of training (0: none)")
       .add("--lr", &WordLmOptions::lr, "Adam learning rate")
+      .add("--plateau-decay", &WordLmOptions::plateau_decay, "lr factor when dev does not improve (1: off)")
       .add("--clip", &WordLmOptions::clip, "max global gradient norm (0: off)")
       .add("--max-train-tokens", &WordLmOptions::max_train_tokens, "use the first n train tokens (0: all)")
       .add("--max-eval-tokens", &WordLmOptions::max_eval_tokens, "evaluate the first n tokens (0: all)")
       .add("--eval-every", &WordLmOptions::eval_every, "dev evaluation every n steps (0: each epoch)")
-      .add("--log-every", &WordLmOptions::log_every, "progress line every n steps");
+      .add("--log-every", &WordLmOptions::log_every, "progress line every n steps")
+      .flag("--resume", &WordLmOptions::resume, "continue from the training checkpoint (<stem>.train.safetensors)");
   make(app, "eval", "evaluate a zoo model on its test split", "wordlm", "test perplexity of a word LM checkpoint", wlm_eval)
       .add("--data", &WordLmOptions::data_dir, "Brown folder (default: the fetched cache)")
       .add("--max-eval-tokens", &WordLmOptions::max_eval_tokens, "evaluate the first n tokens (0: all)");

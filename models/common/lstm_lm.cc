@@ -1,52 +1,55 @@
-// models/word_lm/model.cc — the word LM's LSTM stack and the full model (see model.h).
-#include "models/word_lm/model.h"
+// models/common/lstm_lm.cc — the LSTM LM's config, its output mask and the model (see lstm_lm.h).
+#include "models/common/lstm_lm.h"
 
 #include "engine/ops.h"
+#include "models/common/config_json.h"
 #include "models/data/vocab.h"
 
-#include <cmath>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 
-namespace unroll::word_lm {
+namespace unroll::common {
+
+namespace {
+const char* model_name(LstmLmArch a) { return a == LstmLmArch::words ? "WordLM" : "CharLM"; }
+const char* config_name(LstmLmArch a) { return a == LstmLmArch::words ? "word LM config" : "char LM config"; }
+}  // namespace
 
 // ---- config ------------------------------------------------------------------------------------------
-std::string WordLmConfig::to_json() const {
-  nlohmann::json j = {{"arch", "word_lstm"}, {"vocab_size", vocab_size}, {"embed", embed},
-                      {"hidden", hidden},    {"layers", layers},         {"forget_bias", forget_bias},
+const char* arch_name(LstmLmArch a) { return a == LstmLmArch::words ? "word_lstm" : "char_lstm"; }
+
+LstmLmConfig LstmLmConfig::sized(LstmLmArch arch, int vocab_size, int embed, int hidden, int layers) {
+  LstmLmConfig c;
+  c.arch = arch;
+  c.vocab_size = vocab_size;
+  c.embed = embed;
+  c.hidden = hidden;
+  c.layers = layers;
+  return c;
+}
+
+std::string LstmLmConfig::to_json() const {
+  nlohmann::json j = {{"arch", arch_name(arch)}, {"vocab_size", vocab_size}, {"embed", embed},
+                      {"hidden", hidden},        {"layers", layers},         {"forget_bias", forget_bias},
                       {"dropout", dropout}};
   return j.dump();
 }
 
-WordLmConfig WordLmConfig::from_json(const std::string& text) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(fmt::format("word LM config: not JSON ({})", e.what()));
-  }
-  if (!j.is_object() || j.value("arch", std::string()) != "word_lstm")
-    throw std::invalid_argument(fmt::format("word LM config: expected {{\"arch\":\"word_lstm\",…}}, got {}",
-                                            j.dump().substr(0, 120)));
-  WordLmConfig c;
-  const auto get_int = [&](const char* key, int& out) {
-    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() <= 0)
-      throw std::invalid_argument(fmt::format("word LM config: \"{}\" must be a positive integer, got {}", key,
-                                              j.contains(key) ? j[key].dump() : std::string("nothing")));
-    out = j[key].get<int>();
-  };
-  get_int("vocab_size", c.vocab_size);
-  get_int("embed", c.embed);
-  get_int("hidden", c.hidden);
-  get_int("layers", c.layers);
-  c.forget_bias = j.value("forget_bias", 0.0);
-  c.dropout = j.value("dropout", 0.0);
+LstmLmConfig LstmLmConfig::from_json(const std::string& text, LstmLmArch arch, const std::string& source) {
+  const ConfigJson j(text, config_name(arch), arch_name(arch), source);
+  LstmLmConfig c;
+  c.arch = arch;
+  c.vocab_size = j.positive_int("vocab_size");
+  c.embed = j.positive_int("embed");
+  c.hidden = j.positive_int("hidden");
+  c.layers = j.positive_int("layers");
+  c.forget_bias = j.number("forget_bias", 0.0);  // files from before the field: PyTorch's plain init
+  c.dropout = j.number("dropout", 0.0);
   return c;
 }
 
-std::string WordLmConfig::describe() const {
-  return fmt::format("WordLM(V={}, E={}, LSTM {}x{})", vocab_size, embed, layers, hidden);
+std::string LstmLmConfig::describe() const {
+  return fmt::format("{}(V={}, E={}, LSTM {}x{})", model_name(arch), vocab_size, embed, layers, hidden);
 }
 
 template <class T>
@@ -59,15 +62,16 @@ LstmState<T> detach_state(const LstmState<T>& s) {
 
 // ---- the model -----------------------------------------------------------------------------------------
 namespace {
-const WordLmConfig& checked(const WordLmConfig& c) {
+const LstmLmConfig& checked(const LstmLmConfig& c) {
   UNROLL_CHECK(c.vocab_size > 0 && c.embed > 0 && c.hidden > 0 && c.layers > 0,
-               "WordLM: config needs positive sizes, got vocab_size={}, embed={}, hidden={}, layers={}",
-               c.vocab_size, c.embed, c.hidden, c.layers);
-  UNROLL_CHECK(c.dropout >= 0 && c.dropout < 1, "WordLM: dropout must be in [0, 1), got {}", c.dropout);
+               "{}: config needs positive sizes, got vocab_size={}, embed={}, hidden={}, layers={}",
+               model_name(c.arch), c.vocab_size, c.embed, c.hidden, c.layers);
+  UNROLL_CHECK(c.dropout >= 0 && c.dropout < 1, "{}: dropout must be in [0, 1), got {}", model_name(c.arch),
+               c.dropout);
   return c;
 }
 
-RecurrentConfig lstm_config(const WordLmConfig& c) {
+RecurrentConfig lstm_config(const LstmLmConfig& c) {
   RecurrentConfig r;
   r.input_size = c.embed;
   r.hidden_size = c.hidden;
@@ -80,7 +84,7 @@ RecurrentConfig lstm_config(const WordLmConfig& c) {
 }  // namespace
 
 template <class T>
-WordLm<T>::WordLm(const WordLmConfig& config, Rng& rng)
+LstmLm<T>::LstmLm(const LstmLmConfig& config, Rng& rng)
     : config_(checked(config)),
       embedding_(config.vocab_size, config.embed, rng),
       lstm_(lstm_config(config), rng),
@@ -89,7 +93,8 @@ WordLm<T>::WordLm(const WordLmConfig& config, Rng& rng)
 }
 
 template <class T>
-void WordLm<T>::mask_unused_outputs() {
+void LstmLm<T>::mask_unused_outputs() {
+  if (config_.arch != LstmLmArch::words) return;
   for (std::int64_t id : {data::Vocab::pad, data::Vocab::bos}) {
     if (id >= config_.vocab_size) continue;
     decoder_.bias().value()(0, std::size_t(id)) = T(-1e4);
@@ -98,7 +103,7 @@ void WordLm<T>::mask_unused_outputs() {
 }
 
 template <class T>
-Var<T> WordLm<T>::forward(const std::vector<std::int64_t>& x, std::size_t B, std::size_t steps, LstmState<T>& state) {
+Var<T> LstmLm<T>::forward(const std::vector<std::int64_t>& x, std::size_t B, std::size_t steps, LstmState<T>& state) {
   UNROLL_CHECK(B > 0 && steps > 0 && x.size() == B * steps, "{}: {} ids for a [B, T] = [{}, {}] chunk", describe(),
                x.size(), B, steps);
   UNROLL_CHECK(state.batch() == B && state.h.size() == std::size_t(config_.layers) &&
@@ -119,7 +124,7 @@ Var<T> WordLm<T>::forward(const std::vector<std::int64_t>& x, std::size_t B, std
 }
 
 template <class T>
-LstmState<T> WordLm<T>::zero_state(std::size_t batch) const {
+LstmState<T> LstmLm<T>::zero_state(std::size_t batch) const {
   LstmState<T> s;
   for (int l = 0; l < config_.layers; ++l) {
     s.h.push_back(constant(zeros<T>(batch, config_.hidden)));
@@ -129,7 +134,7 @@ LstmState<T> WordLm<T>::zero_state(std::size_t batch) const {
 }
 
 template <class T>
-void WordLm<T>::train(bool on) {
+void LstmLm<T>::train(bool on) {
   Module<T>::train(on);
   embedding_.train(on);
   lstm_.train(on);
@@ -137,7 +142,7 @@ void WordLm<T>::train(bool on) {
 }
 
 template <class T>
-std::vector<NamedParam<T>> WordLm<T>::parameters() {
+std::vector<NamedParam<T>> LstmLm<T>::parameters() {
   std::vector<NamedParam<T>> p;
   this->add_child_params(p, "embedding", embedding_.parameters());
   this->add_child_params(p, "lstm", lstm_.parameters());
@@ -146,13 +151,14 @@ std::vector<NamedParam<T>> WordLm<T>::parameters() {
 }
 
 template <class T>
-std::string WordLm<T>::describe() const {
-  return fmt::format("WordLM({} -> {} -> {})", embedding_.describe(), lstm_.describe(), decoder_.describe());
+std::string LstmLm<T>::describe() const {
+  return fmt::format("{}({} -> {} -> {})", model_name(config_.arch), embedding_.describe(), lstm_.describe(),
+                     decoder_.describe());
 }
 
-template class WordLm<float>;
-template class WordLm<double>;
+template class LstmLm<float>;
+template class LstmLm<double>;
 template LstmState<float> detach_state<float>(const LstmState<float>&);
 template LstmState<double> detach_state<double>(const LstmState<double>&);
 
-}  // namespace unroll::word_lm
+}  // namespace unroll::common

@@ -1,0 +1,35 @@
+// models/common/model_file.h — a zoo model file: the weights under their state_dict names plus, in the metadata,
+// the config JSON, the vocabulary list (model_vocab.h) and "model" = which zoo model wrote it (nn/checkpoint.h).
+// Loading builds the model from its config and loads the weights into it, in eval mode.
+#pragma once
+
+#include "engine/rng.h"
+#include "nn/checkpoint.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace unroll::common {
+
+template <class Model>
+void save_model_file(const std::string& path, Model& model, const std::string& zoo_name,
+                     std::vector<std::string> vocab) {
+  ModelInfo info;
+  info.config = model.config().to_json();
+  info.vocab = std::move(vocab);
+  info.extra["model"] = zoo_name;  // "char_lm", "word_lm", "seq2seq"
+  save_model<float>(path, model, info);
+}
+
+// The model of `config` with the weights of path (all or nothing: nn/checkpoint.h checks names and shapes).
+template <class Model, class Config>
+std::unique_ptr<Model> load_model_weights(const std::string& path, const Config& config) {
+  Rng rng(0);  // the initial values are all overwritten
+  auto model = std::make_unique<Model>(config, rng);
+  load_model<float>(path, *model);
+  model->eval();
+  return model;
+}
+
+}  // namespace unroll::common
