@@ -16,6 +16,7 @@
 #include "nn/clip.h"
 #include "nn/optim.h"
 #include "nn/plot_svg.h"
+#include "nn/progress.h"
 
 #include <algorithm>
 #include <chrono>
@@ -25,13 +26,17 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <stdexcept>
+#include <unistd.h>
 
 namespace unroll::sentiment {
 
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// Before a log line: on a terminal, clear the progress bar's line (the next update redraws it).
+const char* clear_bar() { return isatty(fileno(stderr)) ? "\r\033[K" : ""; }
 
 std::string stem_of(const std::string& path) {
   const std::filesystem::path p(path);
@@ -91,6 +96,7 @@ SentimentOptions preset_options(const std::string& name) {
     o.epochs = 30;
     o.lr = 1e-2;
     o.num_seeds = 1;
+    o.log_every = 0;
     o.checkpoint.clear();
     return o;
   }
@@ -117,6 +123,7 @@ void validate(const SentimentOptions& o) {
   if (o.num_seeds <= 0) fail(fmt::format("num_seeds must be > 0, got {}", o.num_seeds));
   if (!(o.time_limit >= 0)) fail(fmt::format("time_limit must be >= 0 (0 = none), got {}", o.time_limit));
   if (o.threads <= 0) fail(fmt::format("threads must be > 0, got {}", o.threads));
+  if (o.log_every < 0) fail(fmt::format("log_every must be >= 0, got {}", o.log_every));
 }
 
 // ---- building blocks -------------------------------------------------------------------------------------
@@ -175,6 +182,8 @@ void save_sentiment(const std::string& path, SentimentModel<float>& model, const
 
 LoadedSentiment load_sentiment_model(const std::string& path) {
   const ModelInfo info = read_model_info(path);
+  if (info.extra.count("model") && info.extra.at("model") != "sentiment")
+    throw std::invalid_argument(fmt::format("{}: a {} model file, not a sentiment one", path, info.extra.at("model")));
   SentimentConfig config;
   try {
     config = SentimentConfig::from_json(info.config);
@@ -250,6 +259,41 @@ TrainResult train_sentiment(const SentimentOptions& o) {
                config.describe(), vocab.size(), train_ids.size(), dev_ids.size(), test_ids.size(), o.num_seeds,
                o.epochs, o.batch, o.lr, o.threads);
 
+  // Learning curves, rewritten after every epoch (so a stopped run still has them): <stem>.curve.svg = train and
+  // dev loss per epoch, <stem>.scores.svg = train and dev accuracy; one line per seed.
+  const auto write_plots = [&] {
+    if (stem.empty()) return;
+    std::vector<PlotSeries> losses, accs;
+    std::vector<std::uint64_t> seeds;
+    for (const auto& p : res.curve)
+      if (seeds.empty() || seeds.back() != p.seed) seeds.push_back(p.seed);
+    for (const std::uint64_t seed : seeds) {
+      PlotSeries tl{fmt::format("train loss, seed {}", seed), {}, {}}, dl{fmt::format("dev loss, seed {}", seed), {}, {}};
+      PlotSeries ta{fmt::format("train acc, seed {}", seed), {}, {}}, da{fmt::format("dev acc, seed {}", seed), {}, {}};
+      for (const auto& p : res.curve)
+        if (p.seed == seed) {
+          tl.x.push_back(p.epoch), tl.y.push_back(p.train_loss), dl.x.push_back(p.epoch), dl.y.push_back(p.dev_loss);
+          ta.x.push_back(p.epoch), ta.y.push_back(p.train_acc), da.x.push_back(p.epoch), da.y.push_back(p.dev_acc);
+        }
+      losses.push_back(tl), losses.push_back(dl), accs.push_back(ta), accs.push_back(da);
+    }
+    PlotOptions po;
+    po.title = "sentiment: " + config.describe();
+    po.x_label = "epoch";
+    po.y_label = "loss (mean BCE, nats)";
+    write_file_atomic(stem + ".curve.svg", plot_svg(losses, po));
+    po.y_label = "accuracy";
+    write_file_atomic(stem + ".scores.svg", plot_svg(accs, po));
+  };
+
+  // Progress on stderr (epoch, step, loss, tokens/s, ETA) over every seed's steps.
+  std::unique_ptr<Progress> progress;
+  if (!o.quiet && o.log_every > 0) {
+    const std::size_t steps_per_epoch = (lengths.size() + std::size_t(o.batch) - 1) / std::size_t(o.batch);
+    progress = std::make_unique<Progress>(std::size_t(o.num_seeds) * std::size_t(o.epochs) * steps_per_epoch,
+                                          std::size_t(o.log_every));
+  }
+
   const auto t0 = Clock::now();
   const std::clock_t cpu0 = std::clock();
   std::vector<double> ens_dev(dev_ids.size(), 0.0), ens_test(test_ids.size(), 0.0);
@@ -291,6 +335,11 @@ TrainResult train_sentiment(const SentimentOptions& o) {
         opt.step();
         loss_sum += double(loss.item()) * double(b.B);
         seen += b.B;
+        if (progress) {
+          std::size_t ntok = 0;
+          for (std::size_t r = 0; r < b.B; ++r) ntok += std::size_t(b.lengths[r]);
+          progress->update(std::size_t(epoch), double(loss.item()), ntok);
+        }
         for (std::size_t r = 0; r < b.B; ++r) correct += (logits.value()(r, 0) > 0) == (y(r, 0) > 0.5f);
       }
       const EvalResult dev = evaluate(model, dev_ids, dev_y);
@@ -302,15 +351,16 @@ TrainResult train_sentiment(const SentimentOptions& o) {
         curve_csv << fmt::format("{},{},{:.5f},{:.4f},{:.5f},{:.4f},{:.1f}\n", seed, epoch, pt.train_loss,
                                  pt.train_acc, pt.dev_loss, pt.dev_acc, pt.seconds)
                   << std::flush;
+      write_plots();
       const bool improved = dev.accuracy > best_acc || (dev.accuracy == best_acc && dev.loss < best_loss);
       if (improved) {
         best_acc = dev.accuracy, best_loss = dev.loss, best_epoch = epoch;
         best = snapshot(params);
       }
       if (!o.quiet)
-        fmt::print(stderr, "[sentiment] seed {} epoch {}: train loss {:.4f} acc {:.3f} | dev loss {:.4f} acc {:.3f}{} | "
+        fmt::print(stderr, "{}[sentiment] seed {} epoch {}: train loss {:.4f} acc {:.3f} | dev loss {:.4f} acc {:.3f}{} | "
                            "{:.1f}s\n",
-                   seed, epoch, pt.train_loss, pt.train_acc, dev.loss, dev.accuracy, improved ? " (best)" : "",
+                   clear_bar(), seed, epoch, pt.train_loss, pt.train_acc, dev.loss, dev.accuracy, improved ? " (best)" : "",
                    pt.seconds);
       if (o.time_limit > 0 && seconds_since(t0) >= o.time_limit) {
         res.out_of_time = true;
@@ -327,9 +377,10 @@ TrainResult train_sentiment(const SentimentOptions& o) {
     if (!stem.empty())
       save_sentiment(si == 0 ? o.checkpoint : fmt::format("{}.seed{}.safetensors", stem, seed), model, vocab);
     if (!o.quiet)
-      fmt::print(stderr, "[sentiment] seed {}: best dev acc {:.4f} at epoch {}, test acc {:.4f}\n", seed, best_acc,
+      fmt::print(stderr, "{}[sentiment] seed {}: best dev acc {:.4f} at epoch {}, test acc {:.4f}\n", clear_bar(), seed, best_acc,
                  best_epoch, test.accuracy);
   }
+  if (progress) progress->finish();
   res.seconds = seconds_since(t0);
   res.cpu_seconds = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
   const double n = double(res.seeds.size());
@@ -344,23 +395,6 @@ TrainResult train_sentiment(const SentimentOptions& o) {
   res.ensemble_dev_acc = vote(ens_dev, dev_y);
   res.ensemble_test_acc = vote(ens_test, test_y);
 
-  if (!stem.empty()) {  // dev accuracy per epoch, one line per seed
-    std::vector<PlotSeries> series;
-    for (const auto& s : res.seeds) {
-      PlotSeries dv{fmt::format("dev acc, seed {}", s.seed), {}, {}};
-      PlotSeries tr{fmt::format("train acc, seed {}", s.seed), {}, {}};
-      for (const auto& p : res.curve)
-        if (p.seed == s.seed) dv.x.push_back(p.epoch), dv.y.push_back(p.dev_acc), tr.x.push_back(p.epoch),
-                              tr.y.push_back(p.train_acc);
-      series.push_back(tr);
-      series.push_back(dv);
-    }
-    PlotOptions po;
-    po.title = "sentiment: " + config.describe();
-    po.x_label = "epoch";
-    po.y_label = "accuracy";
-    write_file_atomic(stem + ".curve.svg", plot_svg(series, po));
-  }
   if (!o.quiet) {
     fmt::print("sentiment {}: {} seed(s), {:.1f}s of training ({:.1f}s CPU) on {} thread(s){}\n", config.describe(),
                res.seeds.size(), res.seconds, res.cpu_seconds, o.threads,
@@ -383,16 +417,19 @@ TrainResult train_sentiment(const SentimentOptions& o) {
 EvalResult eval_sentiment(const SentimentOptions& o) {
   validate(o);
   set_blas_threads(o.threads);
-  const data::SentimentCorpus corpus = load_corpus(o);
   std::vector<std::string> files = {o.checkpoint};
   files.insert(files.end(), o.ensemble.begin(), o.ensemble.end());
+  std::vector<LoadedSentiment> models;  // every file checked before the corpus is read
+  for (const auto& file : files) models.push_back(load_sentiment_model(file));
+  const data::SentimentCorpus corpus = load_corpus(o);
   const auto t0 = Clock::now();
   std::vector<double> sum_p(corpus.test.size(), 0.0);
   double mean_acc = 0;
   std::vector<int> labels;
   for (const auto& item : corpus.test) labels.push_back(item.label);
-  for (const auto& file : files) {
-    LoadedSentiment m = load_sentiment_model(file);
+  for (std::size_t fi = 0; fi < files.size(); ++fi) {
+    const std::string& file = files[fi];
+    LoadedSentiment& m = models[fi];
     std::vector<std::vector<std::int64_t>> ids;
     for (const auto& item : corpus.test) ids.push_back(encode_sentence(m.vocab, item.text));
     const std::vector<double> p = predict_probs(*m.model, ids);

@@ -41,6 +41,7 @@ struct SentimentOptions {
   int num_seeds = 5;                                    // runs with seeds seed, seed+1, …; the mean is reported
   std::uint64_t seed = 1;
   double time_limit = 0;                                // seconds for all seeds together (0 = none)
+  int log_every = 20;                                   // progress line on stderr every n steps (0 = none)
   int threads = 1;                                      // BLAS threads (the machine is shared)
   // ---- eval / predict
   std::vector<std::string> ensemble;                    // more model files (e.g. the other seeds): eval and predict

@@ -34,12 +34,15 @@
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
+#include <unistd.h>
 
 namespace unroll::tagger {
 
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// Before a log line: on a terminal, clear the progress bar's line (the next update redraws it).
+const char* clear_bar() { return isatty(fileno(stderr)) ? "\r\033[K" : ""; }
 std::string hms(double s) {
   const long t = long(s + 0.5);
   return t >= 3600 ? fmt::format("{}h{:02}m{:02}s", t / 3600, t / 60 % 60, t % 60)
@@ -141,6 +144,7 @@ TaggerOptions preset_options(const std::string& name) {
     o.max_dev_sentences = 500;
     o.max_eval_sentences = 1000;
     o.time_limit = 180;
+    o.eval_every = 50;  // 5 dev points in the one epoch: a learning curve, not a single dot
     o.checkpoint = "runs/tagger_demo.safetensors";
     return o;
   }
@@ -289,6 +293,8 @@ void save_tagger(const std::string& path, TaggerModel<float>& model, const data:
 
 LoadedTagger load_tagger(const std::string& path) {
   const ModelInfo info = read_model_info(path);
+  if (info.extra.count("model") && info.extra.at("model") != "tagger")
+    throw std::invalid_argument(fmt::format("{}: a {} model file, not a tagger one", path, info.extra.at("model")));
   TaggerConfig config;
   LoadedTagger out;
   try {
@@ -487,9 +493,9 @@ TrainResult train_tagger(const TaggerOptions& o) {
       save_training_checkpoint<float>(train_ckpt, params, st);
     }
     if (!o.quiet)
-      fmt::print(stderr, "[tagger] step {} epoch {:.2f}: train loss {:.4f} | dev loss {:.4f}, POS {:.4f}, NER F1 {:.4f}{} "
+      fmt::print(stderr, "{}[tagger] step {} epoch {:.2f}: train loss {:.4f} | dev loss {:.4f}, POS {:.4f}, NER F1 {:.4f}{} "
                          "| lr {:.3g} | {} (eval {:.0f}s)\n",
-                 step, pt.epoch, pt.train_loss, dev.loss, dev.pos_acc, dev.ner_f1, improved ? " (best)" : "", opt.lr(),
+                 clear_bar(), step, pt.epoch, pt.train_loss, dev.loss, dev.pos_acc, dev.ner_f1, improved ? " (best)" : "", opt.lr(),
                  hms(pt.seconds), dev.seconds);
     run_loss = run_tokens = 0;
   };
@@ -584,16 +590,19 @@ TagScores eval_tagger(const TaggerOptions& o) {
 std::vector<TaggedText> predict_tagger(const TaggerOptions& o) {
   validate(o);
   UNROLL_CHECK(!o.texts.empty(), "tagger predict: no sentence to tag");
+  std::vector<std::vector<std::string>> sents;
+  for (const auto& t : o.texts) {
+    sents.push_back(data::split_whitespace(t));
+    UNROLL_CHECK(!sents.back().empty(), "tagger predict: sentence {} of {} has no token", sents.size(), o.texts.size());
+  }
   set_blas_threads(o.threads);
   LoadedTagger m = load_tagger(o.checkpoint);
-  std::vector<std::vector<std::string>> sents;
-  for (const auto& t : o.texts) sents.push_back(data::split_whitespace(t));
   std::vector<TaggedText> out = tag_sentences(*m.model, m.words, m.chars, m.tags, sents, o.max_word_chars);
   if (!o.quiet)
     for (const auto& tt : out) {
       std::string line;
       for (std::size_t i = 0; i < tt.words.size(); ++i)
-        line += fmt::format("{}{}/{}{}", i ? " " : "", tt.words[i], tt.tags[i], tt.names[i] ? "/NAME" : "");
+        line += fmt::format("{}{}/{}/{}", i ? " " : "", tt.words[i], tt.tags[i], tt.names[i] ? "NAME" : "O");
       fmt::print("{}\n", line);
     }
   return out;
