@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -92,6 +93,10 @@ TEST_CASE("sentiment: overfits a tiny corpus") {
   CHECK(r.mean_test_acc >= 0.8);  // dev/test sentences use the train words
   CHECK(fs::exists(fs::path(r.checkpoint).replace_extension(".curve.csv")));
   CHECK(fs::exists(fs::path(r.checkpoint).replace_extension(".curve.svg")));
+  CHECK(fs::exists(fs::path(r.checkpoint).replace_extension(".scores.svg")));
+  std::ifstream svg(fs::path(r.checkpoint).replace_extension(".curve.svg"));
+  const std::string plot((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  CHECK(plot.find("dev loss, seed 1") != std::string::npos);  // the loss curve; accuracy is in .scores.svg
 }
 
 TEST_CASE("sentiment: a fixed seed reproduces training and predictions") {
@@ -202,6 +207,7 @@ TEST_CASE("sentiment: bad options are refused with the field's name") {
   bad([](SentimentOptions& o) { o.num_seeds = 0; }, "num_seeds");
   bad([](SentimentOptions& o) { o.threads = 0; }, "threads");
   bad([](SentimentOptions& o) { o.time_limit = -1; }, "time_limit");
+  bad([](SentimentOptions& o) { o.log_every = -1; }, "log_every");
   CHECK_THROWS_WITH_AS(preset_options("huge"), doctest::Contains("huge"), std::invalid_argument);
   SentimentOptions o = tiny_options();
   CHECK_THROWS_WITH_AS(predict_sentiment(o), doctest::Contains("no sentence"), std::exception);

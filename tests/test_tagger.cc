@@ -174,6 +174,15 @@ TEST_CASE("tagger: model files round-trip") {
   CHECK(s.ner_f1 == doctest::Approx(t.result.test.ner_f1));
   CHECK_THROWS_WITH_AS(load_tagger((fs::path(o.data_dir) / "missing.safetensors").string()),
                        doctest::Contains("missing.safetensors"), std::exception);
+  o.texts = {"The dog ran .", " \t "};  // a sentence without a token is refused before the model file is read
+  CHECK_THROWS_WITH_AS(predict_tagger(o), doctest::Contains("sentence 2 of 2 has no token"), std::exception);
+  o.texts = {"The dog ran ."};
+  o.quiet = true;
+  const std::vector<TaggedText> tagged = predict_tagger(o);
+  REQUIRE(tagged.size() == 1);
+  CHECK(tagged[0].words == std::vector<std::string>{"The", "dog", "ran", "."});
+  CHECK(tagged[0].tags.size() == 4);
+  CHECK(tagged[0].names.size() == 4);
 }
 
 TEST_CASE("tagger: bad options are refused with the field's name") {
