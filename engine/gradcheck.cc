@@ -33,7 +33,7 @@ std::vector<Mat<double>> analytic_grads(const std::function<Var<double>()>& f,
   Var<double> y = f();
   UNROLL_CHECK(y.value().shape() == R.shape(), "gradcheck: the function's output changed shape from {} to {}",
                shape_str(R), shape_str(y.value()));
-  y.backward(R);
+  if (y.requires_grad()) y.backward(R);  // else no input reaches y: every analytic gradient is zero
   std::vector<Mat<double>> g;
   for (const auto& [name, v] : inputs) g.push_back(v.grad());
   return g;

@@ -112,7 +112,8 @@ Var<T> transpose(const Var<T>& x) {
 
 // ---------------------------------------------------------------------------------------------------
 // embedding Y[i] = W[ids[i]]                   W [V, E], Y [n, E]
-// backward  dW[ids[i]] += dY[i]   (scatter-add: a row used twice gets both contributions)
+// backward  dW[ids[i]] += dY[i]   (scatter-add: a row used twice gets both contributions); on a sparse_grad
+//           table it lists the rows it wrote in the table's grad_rows (engine/var.h)
 template <class T>
 Var<T> embedding(const Var<T>& W, const std::vector<std::int64_t>& ids) {
   UNROLL_CHECK(W.defined(), "embedding: table is an undefined Var");
@@ -124,15 +125,20 @@ Var<T> embedding(const Var<T>& W, const std::vector<std::int64_t>& ids) {
   Mat<T> y = Mat<T>::from_shape({ids.size(), E});
   for (std::size_t i = 0; i < ids.size(); ++i)
     std::copy_n(W.value().data() + std::size_t(ids[i]) * E, E, y.data() + i * E);
-  return make_op<T>("embedding", std::move(y), {W}, [ids](Node<T>& out) {
+  Var<T> out = make_op<T>("embedding", std::move(y), {W}, [ids](Node<T>& out) {
     const std::size_t E = out.value.shape(1);
-    T* dW = out.parent(0).grad.data();
+    Node<T>& w = out.parent(0);
+    T* dW = w.grad.data();
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const T* dy = out.grad.data() + i * E;
       T* row = dW + std::size_t(ids[i]) * E;
       for (std::size_t k = 0; k < E; ++k) row[k] += dy[k];
     }
+    if (w.sparse_grad && !w.grad_rows_dense)  // the rows written (Node::sparse_grad)
+      for (std::int64_t id : ids) w.grad_rows.push_back(std::size_t(id));
   });
+  out.node()->rows_backward = true;
+  return out;
 }
 
 #define UNROLL_INSTANTIATE(T)                                                   \

@@ -1,6 +1,9 @@
 // engine/var.cc — the tape: node lifetime, make_op, iterative topological sort, backward, modes.
 #include "engine/var.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <malloc.h>
 #include <cmath>
 #include <mutex>
 #include <set>
@@ -9,6 +12,18 @@
 namespace unroll {
 
 namespace {
+// The tape allocates and frees the same large buffers every batch (per-step gate blocks of 128 KB and up,
+// projections of several MB). glibc hands blocks from 128 KB up to mmap and back, so every batch paid page
+// faults and kernel zeroing for them (about 10% of charlm-train's time under perf). Keep blocks up to
+// 32 MB in the heap and do not trim it below 256 MB of free space; UNROLL_MALLOC_DEFAULTS=1 opts out.
+[[maybe_unused]] const bool g_malloc_tuned = [] {
+  const char* keep = std::getenv("UNROLL_MALLOC_DEFAULTS");
+  if (keep && *keep && *keep != '0') return false;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  return true;
+}();
+
 thread_local bool g_grad_enabled = true;
 thread_local bool g_anomaly = false;
 thread_local const char* g_scope = nullptr;
@@ -72,20 +87,63 @@ template <class T>
 void Var<T>::zero_grad() {
   UNROLL_CHECK(node_, "zero_grad: called on an undefined Var");
   node_->grad = zeros<T>(rows(), cols());
+  node_->grad_rows.clear();
+  node_->grad_rows_dense = false;
 }
+
+template <class T>
+void Var<T>::set_sparse_grad(bool on) {
+  UNROLL_CHECK(node_, "set_sparse_grad: called on an undefined Var");
+  node_->sparse_grad = on;
+  node_->grad_rows.clear();
+  node_->grad_rows_dense = true;  // what the gradient holds now is unknown; zeroing it starts the tracking
+}
+
+template <class T>
+const std::vector<std::size_t>* Var<T>::grad_rows() const {
+  Node<T>& n = *node_;
+  if (!n.sparse_grad || n.grad_rows_dense || n.grad.shape() != n.value.shape()) return nullptr;
+  std::vector<std::size_t>& r = n.grad_rows;
+  std::sort(r.begin(), r.end());
+  r.erase(std::unique(r.begin(), r.end()), r.end());
+  return &r;
+}
+
+template <class T>
+void Var<T>::zero_grad_in_place() {
+  UNROLL_CHECK(node_, "zero_grad_in_place: called on an undefined Var");
+  Node<T>& n = *node_;
+  if (n.grad.shape() != n.value.shape()) {
+    n.grad = zeros<T>(rows(), cols());
+  } else if (const std::vector<std::size_t>* r = grad_rows()) {
+    const std::size_t C = n.grad.shape(1);
+    for (std::size_t row : *r) std::fill_n(n.grad.data() + row * C, C, T(0));
+  } else {
+    std::fill(n.grad.begin(), n.grad.end(), T(0));
+  }
+  n.grad_rows.clear();
+  n.grad_rows_dense = false;
+}
+
+// Visited marks: each call takes a fresh pass number (per thread: a graph belongs to one thread), so no
+// hash set is needed and nothing has to be cleared afterwards.
+thread_local std::uint64_t g_visit_pass = 0;
 
 template <class T>
 std::vector<Node<T>*> topo_order(Node<T>* root) {
   std::vector<Node<T>*> order;
-  std::unordered_set<Node<T>*> seen;
+  const std::uint64_t pass = ++g_visit_pass;
   std::vector<std::pair<Node<T>*, std::size_t>> stack;  // (node, next parent to visit)
   stack.emplace_back(root, 0);
-  seen.insert(root);
+  root->visit = pass;
   while (!stack.empty()) {
     auto& [n, i] = stack.back();
     if (i < n->parents.size()) {
       Node<T>* p = n->parents[i++].get();
-      if (seen.insert(p).second) stack.emplace_back(p, 0);
+      if (p->visit != pass) {
+        p->visit = pass;
+        stack.emplace_back(p, 0);
+      }
     } else {
       order.push_back(n);
       stack.pop_back();
@@ -107,12 +165,26 @@ void Var<T>::backward(const Mat<T>& seed) const {
   UNROLL_CHECK(node_, "backward: called on an undefined Var");
   UNROLL_CHECK(seed.shape() == value().shape(), "backward: seed is {}, output is {} (they must match)",
                shape_str(seed), shape_str(value()));
-  if (!node_->requires_grad) return;  // nothing upstream takes a gradient
+  UNROLL_CHECK(node_->requires_grad,
+               "backward: the output (op '{}', {}) does not require a gradient: no parameter reaches it, or it was "
+               "built under no_grad or from detached values",
+               node_->op, shape_str(value()));
   std::vector<Node<T>*> order = topo_order(node_.get());
   // Intermediate gradients restart from zero on every pass; leaf gradients accumulate (zero_grad clears them).
   for (Node<T>* n : order) {
     if (!n->requires_grad) continue;
-    if (n->backward_fn || n->grad.shape() != n->value.shape()) n->grad = zeros<T>(n->value.shape(0), n->value.shape(1));
+    if (n->grad.shape() != n->value.shape()) {
+      n->grad = zeros<T>(n->value.shape(0), n->value.shape(1));
+      n->grad_rows.clear();
+      n->grad_rows_dense = false;
+    } else if (n->backward_fn) {  // a second pass over the same graph: reuse the buffer
+      std::fill(n->grad.begin(), n->grad.end(), T(0));
+    }
+    // A sparse_grad leaf reached by anything but a row-writing op (as its input 0) may get any row.
+    for (std::size_t i = 0; i < n->parents.size(); ++i) {
+      Node<T>* p = n->parents[i].get();
+      if (p->sparse_grad && p->requires_grad && !(i == 0 && n->rows_backward)) p->grad_rows_dense = true;
+    }
   }
   node_->grad += seed;
   const bool anomaly = g_anomaly;

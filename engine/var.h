@@ -10,6 +10,7 @@
 #include "engine/check.h"
 #include "engine/tensor.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,17 @@ struct Node {
   bool requires_grad = false;                   // leaves: set for parameters; ops: any parent requires it
   std::string name;                             // optional label (parameters, gradcheck reports, graph dumps)
   const char* scope = nullptr;                  // the ScopeGuard label active when the op ran (graph dumps)
+  // Row-sparse gradients (embedding tables). A leaf with sparse_grad set keeps in grad_rows the rows of
+  // grad that backward may have made non-zero since the gradient was last zeroed (unsorted, may repeat),
+  // as long as only row-writing ops reached it: an op node with rows_backward set writes parent 0's
+  // gradient only in rows it appends to that list (embedding's scatter-add). Any other op reaching the
+  // leaf, or a mutable Var::grad() access, sets grad_rows_dense (every row may be non-zero) until the
+  // gradient is zeroed again. Optimizers and zero_grad then visit only those rows (nn/optim.h).
+  bool sparse_grad = false;
+  bool grad_rows_dense = false;
+  bool rows_backward = false;                   // op nodes: see above
+  std::vector<std::size_t> grad_rows;
+  std::uint64_t visit = 0;                      // topo_order's visited mark (a per-thread pass number)
 
   Node& parent(std::size_t i) { return *parents[i]; }
   // True when parent i takes a gradient; backward functions skip the others.
@@ -43,7 +55,11 @@ class Var {
   const Mat<T>& value() const { return node_->value; }
   Mat<T>& value() { return node_->value; }      // for optimizers and loaders: edits a leaf in place
   const Mat<T>& grad() const { return node_->grad; }
-  Mat<T>& grad() { return node_->grad; }
+  // Mutable access: on a sparse_grad leaf it marks every row as possibly written (grad_rows_dense).
+  Mat<T>& grad() {
+    node_->grad_rows_dense = true;
+    return node_->grad;
+  }
   std::size_t rows() const { return node_->value.shape(0); }
   std::size_t cols() const { return node_->value.shape(1); }
   bool requires_grad() const { return node_->requires_grad; }
@@ -54,7 +70,19 @@ class Var {
   T item() const;                               // the value of a [1, 1] Var
   void zero_grad();                             // grad := zeros (allocated) for a leaf
 
+  // Row-sparse gradient tracking of a leaf (see Node::sparse_grad); turning it on starts from "dense".
+  void set_sparse_grad(bool on);
+  bool sparse_grad() const { return node_->sparse_grad; }
+  // The rows of grad that may be non-zero, sorted and unique, when that is known (a sparse_grad leaf
+  // reached only by row-writing ops since it was last zeroed); nullptr when every row may be.
+  const std::vector<std::size_t>* grad_rows() const;
+  // grad := 0 in place (allocating zeros if it is empty or mis-shaped), visiting only the known
+  // non-zero rows when there are such; afterwards no row is marked.
+  void zero_grad_in_place();
+
   // Reverse pass from this Var. A [1, 1] output is seeded with 1; otherwise pass dy of its shape.
+  // Throws ShapeError when the output does not require a gradient (no parameter upstream, or built
+  // under no_grad), as PyTorch does: a silent no-op there hides a detached graph.
   void backward() const;
   void backward(const Mat<T>& seed) const;
 

@@ -16,6 +16,7 @@ Embedding<T>::Embedding(int num_embeddings, int embedding_dim, Rng& rng, std::in
   Mat<T> w = rng.normal_mat<T>(num_, dim_);
   if (padding_idx_ >= 0) xt::view(w, padding_idx_, xt::all()) = T(0);
   weight_ = parameter(std::move(w), "weight");
+  weight_.set_sparse_grad(true);
 }
 
 template <class T>

@@ -44,6 +44,24 @@ bool scan_grad(const Mat<T>& g, std::vector<std::size_t>* rows) {
   return bad == 0;
 }
 
+// The same over the listed rows only (the rest of the gradient is known to be zero).
+template <class T>
+bool scan_grad_rows(const Mat<T>& g, const std::vector<std::size_t>& listed, std::vector<std::size_t>* rows) {
+  const std::size_t C = g.shape(1);
+  unsigned bad = 0;
+  if (rows) rows->clear();
+  for (std::size_t r : listed) {
+    const T* gr = g.data() + r * C;
+    unsigned nz = 0;
+    for (std::size_t c = 0; c < C; ++c) {
+      nz |= unsigned(gr[c] != T(0));
+      bad |= unsigned((gr[c] - gr[c]) != T(0));
+    }
+    if (nz && rows) rows->push_back(r);
+  }
+  return bad == 0;
+}
+
 }  // namespace
 
 // ---- base ------------------------------------------------------------------------------------------
@@ -64,6 +82,7 @@ Optimizer<T>::Optimizer(std::vector<NamedParam<T>> params, double lr) : lr_(lr),
   step_.assign(params_.size(), 0);
   buf_.resize(params_.size());
   rows_.resize(params_.size());
+  listed_.assign(params_.size(), 0);
 }
 
 template <class T>
@@ -116,7 +135,12 @@ void Optimizer<T>::step() {
     if (g.size() == 0) continue;
     UNROLL_CHECK(g.shape() == v.value().shape(), "{}.step: gradient of '{}' is {}, the parameter is {}", type(),
                  params_[i].name, shape_str(g), shape_str(v.value()));
-    if (!scan_grad(g, sparse_[i] ? &rows_[i] : nullptr)) {
+    // A row-tracked gradient (engine/var.h) is read only in the rows backward wrote; the others are zero.
+    const std::vector<std::size_t>* listed = v.grad_rows();
+    listed_[i] = listed != nullptr;
+    const bool ok = listed ? scan_grad_rows(g, *listed, sparse_[i] || zero_grad_noop() ? &rows_[i] : nullptr)
+                           : scan_grad(g, sparse_[i] ? &rows_[i] : nullptr);
+    if (!ok) {
       check_finite_grads(params_, type() + ".step");  // throws, naming the parameter and the entry
       throw NumericError(fmt::format("{}.step: gradient of '{}' is not finite; step refused", type(), params_[i].name));
     }
@@ -125,10 +149,10 @@ void Optimizer<T>::step() {
   const std::vector<std::string> names = buffer_names();
   const std::size_t nb = names.size();
   for (std::size_t i = 0; i < params_.size(); ++i) {
-    Var<T> v = params_[i].var;
-    const Mat<T>& g = v.grad();
+    Node<T>& v = *params_[i].var.node();  // the node: Var::grad() would mark a row-tracked gradient dense
+    const Mat<T>& g = v.grad;
     if (g.size() == 0) continue;
-    Mat<T>& p = v.value();
+    Mat<T>& p = v.value;
     const std::uint64_t step = ++step_[i];
     const bool first = step == 1;
     auto& bufs = buf_[i];
@@ -136,14 +160,17 @@ void Optimizer<T>::step() {
     for (std::size_t k = 0; k < nb; ++k)
       if (bufs[k].shape() != p.shape()) bufs[k] = full<T>(p.shape(0), p.shape(1), buffer_init(k));
     std::array<T*, 4> bp{};
-    if (!sparse_[i]) {
+    // Dense semantics, but a zero gradient leaves weights and state bitwise as they are (plain SGD,
+    // Adagrad without weight decay) and only the listed rows can be non-zero: the same result, row by row.
+    const bool rows_only = sparse_[i] || (listed_[i] && zero_grad_noop());
+    if (!rows_only) {
       for (std::size_t k = 0; k < nb; ++k) bp[k] = bufs[k].data();
       update_span(p.data(), g.data(), bp.data(), p.size(), Span{step, first, false});
     } else {
       const std::size_t C = p.shape(1);
       for (std::size_t r : rows_[i]) {
         for (std::size_t k = 0; k < nb; ++k) bp[k] = bufs[k].data() + r * C;
-        update_span(p.data() + r * C, g.data() + r * C, bp.data(), C, Span{step, first, true});
+        update_span(p.data() + r * C, g.data() + r * C, bp.data(), C, Span{step, first, bool(sparse_[i])});
       }
     }
   }
@@ -153,11 +180,14 @@ void Optimizer<T>::step() {
 template <class T>
 void Optimizer<T>::zero_grad(bool set_to_none) {
   for (auto& np : params_) {
-    Var<T> v = np.var;
-    if (set_to_none)
-      v.grad() = Mat<T>();
-    else if (v.grad().size() > 0)  // an empty gradient stays empty (PyTorch: `if p.grad is not None`)
-      std::fill(v.grad().begin(), v.grad().end(), T(0));
+    Node<T>& n = *np.var.node();
+    if (set_to_none) {
+      n.grad = Mat<T>();
+      n.grad_rows.clear();
+      n.grad_rows_dense = false;
+    } else if (n.grad.size() > 0) {  // an empty gradient stays empty (PyTorch: `if p.grad is not None`)
+      np.var.zero_grad_in_place();  // only the rows backward wrote, when those are known
+    }
   }
 }
 

@@ -3,6 +3,8 @@
 // Every step first scans all gradients: a NaN/Inf anywhere refuses the whole step (NumericError) before
 // any weight or state is written. Parameters whose gradient is empty (never reached by backward, or
 // zero_grad(true)) are skipped, as PyTorch skips `p.grad is None`.
+// Row-tracked gradients (nn/embedding.h, engine/var.h Node::sparse_grad): the scan reads only the rows
+// backward wrote and zero_grad clears only those; the result is bitwise the dense one.
 // sparse_rows (for embedding tables): only rows whose gradient is non-zero are touched — "lazy" semantics,
 // like torch.optim.SparseAdam: a skipped row's weights, moments and momentum are left as they were
 // (no decay, no weight decay); bias-correction steps still count every step of the parameter.
@@ -67,6 +69,10 @@ class Optimizer {
   virtual std::vector<std::string> buffer_names() const = 0;
   // Initial value of every buffer entry (Adagrad's initial_accumulator_value; 0 for the others).
   virtual T buffer_init(std::size_t /*buffer*/) const { return T(0); }
+  // True when a zero gradient entry leaves the weight and every buffer bitwise unchanged under the dense
+  // rule (plain SGD; Adagrad without weight decay and eps > 0): step() then updates only the rows a
+  // row-tracked gradient lists (engine/var.h), which is the dense result.
+  virtual bool zero_grad_noop() const { return false; }
   // What an update of one span knows besides the numbers.
   struct Span {
     std::uint64_t step;  // this parameter's update count including the current one (1 on the first)
@@ -88,6 +94,7 @@ class Optimizer {
   std::vector<std::uint64_t> step_;                   // per parameter
   std::vector<std::vector<Mat<T>>> buf_;              // [param][buffer], empty until first update
   std::vector<std::vector<std::size_t>> rows_;        // scratch: non-zero gradient rows per parameter
+  std::vector<char> listed_;                          // scratch: the gradient's rows were known this step
   std::uint64_t steps_taken_ = 0;
   std::size_t index_of(const std::string& name, const char* what) const;  // throws for an unknown name
   std::size_t find(const std::string& name) const;                        // params_.size() if unknown
@@ -114,6 +121,7 @@ class SGD final : public Optimizer<T> {
 
  protected:
   std::vector<std::string> buffer_names() const override;
+  bool zero_grad_noop() const override { return o_.momentum == 0 && o_.weight_decay == 0; }
   void update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) override;
   std::string type() const override { return "SGD"; }
   typename Optimizer<T>::StateMeta hyper_meta() const override;
@@ -144,6 +152,7 @@ class Adagrad final : public Optimizer<T> {
  protected:
   std::vector<std::string> buffer_names() const override { return {"sum"}; }
   T buffer_init(std::size_t) const override { return T(o_.initial_accumulator_value); }
+  bool zero_grad_noop() const override { return o_.weight_decay == 0 && o_.eps > 0; }
   void update_span(T* p, const T* g, T* const* buf, std::size_t n, const typename Optimizer<T>::Span& s) override;
   std::string type() const override { return "Adagrad"; }
   typename Optimizer<T>::StateMeta hyper_meta() const override;

@@ -123,7 +123,9 @@ TEST_CASE("no_grad: ops build no graph inside the scope, and the mode nests and 
       CHECK_FALSE(grad_enabled());
     }
     CHECK_FALSE(grad_enabled());
-    y.backward();  // nothing upstream takes a gradient: a no-op, not an error
+    // nothing upstream takes a gradient: an error naming the op, as PyTorch's (not a silent no-op)
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("backward: the output (op 'mul', [1, 1]) does not require a gradient"),
+                         ShapeError);
     CHECK(w.grad().size() == 0);
   }
   CHECK(grad_enabled());
