@@ -4,6 +4,7 @@
 #include "engine/check.h"
 
 #include <atomic>
+#include <limits>
 #include <cblas.h>
 
 namespace unroll {
@@ -46,6 +47,46 @@ void gemm_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T
   }
   if (g_backend == GemmBackend::Reference) {
     gemm_reference_raw(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // cblas takes int: a dimension or row stride above 2^31 - 1 would wrap to a negative or small number.
+  constexpr std::size_t kMax = std::size_t(std::numeric_limits<int>::max());
+  UNROLL_CHECK(M <= kMax && N <= kMax && K <= kMax && lda <= kMax && ldb <= kMax && ldc <= kMax,
+               "gemm: M = {}, N = {}, K = {}, lda = {}, ldb = {}, ldc = {}: BLAS takes int, every one must be <= {}",
+               M, N, K, lda, ldb, ldc, kMax);
+  // One row or one column (batch-1 steps, sampling): a matrix-vector product. sgemm would pack the whole
+  // weight matrix into panels first, which costs about as much as the product itself at this size.
+  if (M == 1 || N == 1) {
+    T* y = C;
+    std::size_t incy = M == 1 ? 1 : ldc;
+    const std::size_t ylen = M == 1 ? N : M;
+    if (beta == T(0))  // BLAS scales y by beta: start from zeros so NaN/Inf in C do not leak through 0·y
+      for (std::size_t i = 0; i < ylen; ++i) y[i * incy] = T(0);
+    const T* mat;
+    const T* x;
+    std::size_t ldm, incx, rows, cols;
+    CBLAS_TRANSPOSE tm;
+    if (M == 1) {  // y[N] = op(B)ᵀ-shaped: c = a·op(B)
+      x = A;
+      incx = ta == Trans::N ? 1 : lda;
+      mat = B;
+      ldm = ldb;
+      rows = tb == Trans::N ? K : N;  // B as stored
+      cols = tb == Trans::N ? N : K;
+      tm = tb == Trans::N ? CblasTrans : CblasNoTrans;
+    } else {  // y[M] = op(A)·b
+      x = B;
+      incx = tb == Trans::N ? ldb : 1;
+      mat = A;
+      ldm = lda;
+      rows = ta == Trans::N ? M : K;  // A as stored
+      cols = ta == Trans::N ? K : M;
+      tm = ta == Trans::N ? CblasNoTrans : CblasTrans;
+    }
+    if constexpr (std::is_same_v<T, float>)
+      cblas_sgemv(CblasRowMajor, tm, int(rows), int(cols), alpha, mat, int(ldm), x, int(incx), beta, y, int(incy));
+    else
+      cblas_dgemv(CblasRowMajor, tm, int(rows), int(cols), alpha, mat, int(ldm), x, int(incx), beta, y, int(incy));
     return;
   }
   if constexpr (std::is_same_v<T, float>)

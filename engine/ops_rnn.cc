@@ -398,10 +398,117 @@ std::vector<Var<T>> project_steps(const Var<T>& x_all, const Var<T>& W_ih, const
 template <class T>
 std::vector<Var<T>> project_steps(const std::vector<Var<T>>& xs, const Var<T>& W_ih, const std::vector<Var<T>>& biases) {
   UNROLL_CHECK(!xs.empty(), "project_steps: no steps");
+  for (std::size_t t = 0; t < xs.size(); ++t) {
+    UNROLL_CHECK(xs[t].defined(), "project_steps: step {} of {} is an undefined Var", t, xs.size());
+    UNROLL_CHECK(xs[t].rows() == xs[0].rows() && xs[t].cols() == xs[0].cols(),
+                 "project_steps: step {} is {}, step 0 is {} (every step must be [B, in] with the same B and in)", t,
+                 shape_str(xs[t].value()), shape_str(xs[0].value()));
+  }
   return project_steps(xs.size() == 1 ? xs[0] : concat_rows(xs), W_ih, biases, xs.size());
 }
 
+// ---------------------------------------------------------------------------------------------------
+// RecurrentProjection  gh = h·W_hhᵀ + b_hh per step; dW_hh, db_hh deferred to one GEMM (see ops_rnn.h)
+template <class T>
+struct RecurrentProjection<T>::Deferred {
+  std::size_t H = 0, G = 0;
+  std::vector<std::size_t> offset, rows;  // per step: first row in the buffers, batch size
+  std::vector<char> filed;                // per step: its backward ran in this pass
+  std::unique_ptr<T[]> h, dg;             // [Σ rows, H] and [Σ rows, G], filled by the steps' backward;
+  std::size_t cap = 0;                    // allocated by the first of them, freed after the weight GEMM
+  std::size_t total = 0;
+  void ensure() {
+    if (cap >= total) return;
+    h.reset(new T[total * H]);            // uninitialised: rows of steps that do not file are zeroed later
+    dg.reset(new T[total * G]);
+    cap = total;
+  }
+};
+
+template <class T>
+RecurrentProjection<T>::RecurrentProjection(const Var<T>& W_hh, const Var<T>& b_hh) : W_(W_hh), b_(b_hh) {
+  UNROLL_CHECK(W_hh.defined(), "recurrent_projection: weight is an undefined Var");
+  UNROLL_CHECK(!b_hh.defined() || (b_hh.rows() == 1 && b_hh.cols() == W_hh.rows()),
+               "recurrent_projection: weight is {}, bias is {} (want weight [G, H], bias [1, G])",
+               shape_str(W_hh.value()), shape_str(b_hh.value()));
+  acc_ = std::make_shared<Deferred>();
+  acc_->H = W_hh.cols();
+  acc_->G = W_hh.rows();
+  std::vector<Var<T>> parents{W_hh};
+  if (b_hh.defined()) parents.push_back(b_hh);
+  // backward: dW += DGᵀ·Hs over the filed steps (rows of steps whose backward did not run are zeroed
+  // first), db += Σ_rows DG; then the steps are unfiled for a later pass over the same graph
+  sink_ = make_op<T>("recurrent_weight_grad", Mat<T>::from_shape({0, 0}), std::move(parents),
+                     [acc = acc_](Node<T>& out) {
+                       Deferred& a = *acc;
+                       if (a.total == 0 || a.cap < a.total) return;  // no step filed in this pass
+                       bool any = false;
+                       for (std::size_t k = 0; k < a.filed.size(); ++k) {
+                         if (a.filed[k]) {
+                           any = true;
+                           continue;
+                         }
+                         std::fill_n(a.dg.get() + a.offset[k] * a.G, a.rows[k] * a.G, T(0));
+                         std::fill_n(a.h.get() + a.offset[k] * a.H, a.rows[k] * a.H, T(0));
+                       }
+                       if (!any) return;
+                       if (out.wants(0))
+                         gemm_raw(Trans::T, Trans::N, a.G, a.H, a.total, T(1), a.dg.get(), a.G, a.h.get(), a.H,
+                                  T(1), out.parent(0).grad.data(), a.H);
+                       if (out.parents.size() > 1 && out.wants(1)) {
+                         T* db = out.parent(1).grad.data();
+                         for (std::size_t r = 0; r < a.total; ++r) {
+                           const T* d = a.dg.get() + r * a.G;
+                           for (std::size_t c = 0; c < a.G; ++c) db[c] += d[c];
+                         }
+                       }
+                       std::fill(a.filed.begin(), a.filed.end(), char(0));
+                       a.h.reset();  // not needed until another backward pass over this graph
+                       a.dg.reset();
+                       a.cap = 0;
+                     });
+}
+
+template <class T>
+Var<T> RecurrentProjection<T>::operator()(const Var<T>& h) {
+  UNROLL_CHECK(h.defined(), "recurrent_projection: h is an undefined Var");
+  UNROLL_CHECK(h.cols() == W_.cols(), "recurrent_projection: h is {}, weight is {} (want h [B, H], weight [G, H])",
+               shape_str(h.value()), shape_str(W_.value()));
+  const std::size_t B = h.rows(), G = W_.rows();
+  Mat<T> y = Mat<T>::from_shape({B, G});
+  T beta = T(0);
+  if (b_.defined()) {
+    for (std::size_t r = 0; r < B; ++r) std::memcpy(y.data() + r * G, b_.value().data(), G * sizeof(T));
+    beta = T(1);
+  }
+  gemm(Trans::N, Trans::T, T(1), h.value(), W_.value(), beta, y, "recurrent_projection");
+  if (!sink_.requires_grad())  // the weights take no gradient: dh only, nothing to defer
+    return make_op<T>("recurrent_projection", std::move(y), {h, W_}, [](Node<T>& out) {
+      if (out.wants(0))
+        gemm(Trans::N, Trans::N, T(1), out.grad, out.parent(1).value, T(1), out.parent(0).grad, "recurrent_projection");
+    });
+  Deferred& a = *acc_;
+  const std::size_t k = a.offset.size();
+  a.offset.push_back(a.total);
+  a.rows.push_back(B);
+  a.filed.push_back(0);
+  a.total += B;
+  // backward: dh += dY·W_hh now; dY and h filed for the deferred weight GEMM
+  return make_op<T>("recurrent_projection", std::move(y), {h, sink_}, [k, acc = acc_](Node<T>& out) {
+    Deferred& a = *acc;
+    const Mat<T>& W = out.parent(1).parent(0).value;
+    if (out.wants(0)) gemm(Trans::N, Trans::N, T(1), out.grad, W, T(1), out.parent(0).grad, "recurrent_projection");
+    if (!out.wants(1)) return;
+    a.ensure();
+    const std::size_t off = a.offset[k], B = a.rows[k];
+    std::memcpy(a.dg.get() + off * a.G, out.grad.data(), B * a.G * sizeof(T));
+    std::memcpy(a.h.get() + off * a.H, out.parent(0).value.data(), B * a.H * sizeof(T));
+    a.filed[k] = 1;
+  });
+}
+
 #define UNROLL_INSTANTIATE(T)                                                                                   \
+  template class RecurrentProjection<T>;                                                                        \
   template LSTMGates<T> lstm_gates<T>(const Var<T>&, const Var<T>&);                                            \
   template LSTMGates<T> lstm_gates<T>(const Var<T>&, const Var<T>&, const Var<T>&);                             \
   template Var<T> gru_gates<T>(const Var<T>&, const Var<T>&, const Var<T>&);                                    \

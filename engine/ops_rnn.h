@@ -8,6 +8,7 @@
 
 #include "engine/ops.h"
 
+#include <memory>
 #include <vector>
 
 namespace unroll {
@@ -38,6 +39,26 @@ template <class T> Var<T> rnn_gates(const Var<T>& gi, const Var<T>& gh, bool rel
 //   X [N, in], W [out, in], b [1, out] or undefined;  backward dX += dY·W, dW += dYᵀ·X, db += Σ_rows dY
 template <class T> Var<T> linear_fused(const Var<T>& x, const Var<T>& W, const Var<T>& b);
 
+// RecurrentProjection  gh_t = h_{t-1}·W_hhᵀ + b_hh for every step of one layer and direction, with the
+// weight gradients DEFERRED: a step's backward computes only dh_{t-1} += dgh_t·W_hh (the one GEMM the
+// recurrence needs per step) and files dgh_t and h_{t-1}; after the backward loop has passed every step,
+// ONE GEMM dW_hh += Σ_t dgh_tᵀ·h_{t-1} (K = Σ batch rows) and one column sum db_hh += Σ dgh_t run.
+// Numerically linear_fused(h, W_hh, b_hh) per step (tests/test_ops_rnn.cc holds the two to 1e-12 in
+// float64; the sum over steps is just ordered differently). Make one per layer and direction per forward
+// pass; steps may have different batch sizes. How: a "recurrent_weight_grad" node whose parents are W_hh
+// and b_hh is a parent of every step node, so backward reaches it after all of them.
+template <class T>
+class RecurrentProjection {
+ public:
+  RecurrentProjection(const Var<T>& W_hh, const Var<T>& b_hh);   // W_hh [G, H]; b_hh [1, G] or undefined
+  Var<T> operator()(const Var<T>& h);                            // h [B, H] -> [B, G]
+  struct Deferred;                                               // the filed steps (ops_rnn.cc)
+
+ private:
+  Var<T> W_, b_, sink_;
+  std::shared_ptr<Deferred> acc_;
+};
+
 // split_rows   X [S·B, N] -> S Vars [B, N] (step s = rows s·B .. (s+1)·B); backward copies rows back
 template <class T> std::vector<Var<T>> split_rows(const Var<T>& x, std::size_t steps);
 
@@ -48,7 +69,8 @@ template <class T> std::vector<Var<T>> split_rows(const Var<T>& x, std::size_t s
 template <class T>
 std::vector<Var<T>> project_steps(const Var<T>& x_all, const Var<T>& W_ih, const std::vector<Var<T>>& biases,
                                   std::size_t steps);
-// The same from T per-step inputs [B, in] (concatenated with concat_rows first).
+// The same from T per-step inputs [B, in] (concatenated with concat_rows first); every step must have the
+// same batch size B (ShapeError naming the first step that differs).
 template <class T>
 std::vector<Var<T>> project_steps(const std::vector<Var<T>>& xs, const Var<T>& W_ih, const std::vector<Var<T>>& biases);
 

@@ -10,6 +10,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xio.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 
@@ -28,16 +29,15 @@ inline std::string shape_str(std::size_t r, std::size_t c) {
 }
 
 template <class T>
-Mat<T> zeros(std::size_t rows, std::size_t cols) {
-  Mat<T> m = xt::zeros<T>({rows, cols});
+Mat<T> full(std::size_t rows, std::size_t cols, T value) {
+  Mat<T> m = Mat<T>::from_shape({rows, cols});  // no expression machinery: one allocation, one fill
+  std::fill_n(m.data(), rows * cols, value);
   return m;
 }
 
 template <class T>
-Mat<T> full(std::size_t rows, std::size_t cols, T value) {
-  Mat<T> m = xt::zeros<T>({rows, cols});
-  m.fill(value);
-  return m;
+Mat<T> zeros(std::size_t rows, std::size_t cols) {
+  return full<T>(rows, cols, T(0));
 }
 
 // Row-major literal for tests and small examples: mat<float>({{1, 2}, {3, 4}}).
@@ -54,9 +54,11 @@ Mat<T> mat(std::initializer_list<std::initializer_list<T>> rows) {
   return m;
 }
 
-// float <-> double copies (weights move between the training and the checking precision).
+// float <-> double copies (weights move between the training and the checking precision). Always an
+// evaluated Mat<To>. (Named to_precision, not cast: on a non-const Mat, `to_precision<T>(m)` found xt::cast by
+// argument-dependent lookup, a lazy expression that silently outlived its operand.)
 template <class To, class From>
-Mat<To> cast(const Mat<From>& m) {
+Mat<To> to_precision(const Mat<From>& m) {
   Mat<To> out = xt::cast<To>(m);
   return out;
 }

@@ -1,6 +1,7 @@
 // nn/recurrent.cc — the RNN/LSTM/GRU layers (see nn/recurrent.h): stacking, directions, padding masks.
 // Each (layer, direction) is a cell; its input projections for all T steps are one matrix product
-// (rows of [T·B, in_k] · W_ihᵀ), the recurrence is a plain loop over t calling the cell's step.
+// (rows of [T·B, in_k] · W_ihᵀ), the recurrence is a plain loop over t calling the cell's step; in the
+// fused path the recurrent projection's weight gradients are one GEMM after backward (RecurrentProjection).
 #include "nn/recurrent.h"
 
 #include "engine/ops.h"
@@ -137,6 +138,19 @@ std::vector<CellState<T>> Recurrent<T>::initial_state(std::size_t batch) const {
   return s;
 }
 
+// One step of the fused path from gi (x·W_ihᵀ + b_ih) and the layer's deferred projection: the cells'
+// step_from_gates (nn/*_cell.cc) with hidden_gates(h) replaced by proj(h).
+template <class T>
+CellState<T> Recurrent<T>::fused_step(const Var<T>& gi, const CellState<T>& s, RecurrentProjection<T>& proj) const {
+  const Var<T> gh = proj(s.h);
+  if (kind_ == CellKind::LSTM) {
+    LSTMGates<T> r = lstm_gates(gi, gh, s.c);
+    return {r.h, r.c};
+  }
+  if (kind_ == CellKind::GRU) return {gru_gates(gi, gh, s.h), {}};
+  return {rnn_gates(gi, gh, cfg_.nonlinearity == Nonlinearity::Relu), {}};
+}
+
 template <class T>
 RecurrentOutput<T> Recurrent<T>::forward(const std::vector<Var<T>>& xs, const std::vector<int>& lengths,
                                          const std::vector<Var<T>>& h0, const std::vector<Var<T>>& c0, Rng* rng) {
@@ -177,8 +191,11 @@ RecurrentOutput<T> Recurrent<T>::forward(const std::vector<Var<T>>& xs, const st
       if (label) layer_scope.emplace(fmt::format("layer {}{}", k, d ? " reverse" : ""));
       // x·W_ihᵀ + b_ih for every step: one GEMM, then T row blocks [B, G·H]
       std::vector<Var<T>> gis;
+      // fused: h·W_hhᵀ + b_hh per step with dW_hh, db_hh deferred to one GEMM after the backward loop
+      std::optional<RecurrentProjection<T>> proj;
       if (cfg_.fused) {
         gis = project_steps(x_all, cell.weight_ih(), {cell.bias_ih()}, T_);
+        if (cell.fused()) proj.emplace(cell.weight_hh(), cell.bias_hh());
       } else {
         const Var<T> gi_all = cell.input_gates(x_all);                    // [T·B, G·H]
         for (std::size_t t = 0; t < T_; ++t) gis.push_back(T_ == 1 ? gi_all : rows(gi_all, t * B, (t + 1) * B));
@@ -193,7 +210,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const std::vector<Var<T>>& xs, const st
           h_t = constant(zeros<T>(B, H));
           continue;
         }
-        CellState<T> next = cell.step_from_gates(gis[t], s);
+        CellState<T> next = proj ? fused_step(gis[t], s, *proj) : cell.step_from_gates(gis[t], s);
         if (live[t] == B) {
           s = next;
           h_t = s.h;

@@ -24,6 +24,7 @@
 #include "nn/gru_cell.h"
 #include "nn/lstm_cell.h"
 #include "nn/rnn_cell.h"
+#include "engine/ops_rnn.h"
 
 #include <memory>
 #include <optional>
@@ -101,6 +102,7 @@ class Recurrent : public Module<T> {
                     const std::vector<Var<T>>& c0) const;
   CellState<T> initial(std::size_t idx, std::size_t batch, const std::vector<Var<T>>& h0,
                        const std::vector<Var<T>>& c0) const;
+  CellState<T> fused_step(const Var<T>& gi, const CellState<T>& s, RecurrentProjection<T>& proj) const;
 
   CellKind kind_;
   RecurrentConfig cfg_;

@@ -5,6 +5,7 @@
 
 #include "engine/gemm.h"
 
+#include <limits>
 #include <type_traits>
 
 using namespace unroll;
@@ -72,6 +73,38 @@ TEST_CASE_TEMPLATE("gemm_raw: row strides wider than the matrices (sub-blocks) o
   Mat<T> c = xt::view(C0, xt::all(), xt::range(0, N));
   gemm(Trans::N, Trans::N, T(1), a, b, T(0.5), c);
   CHECK_MAT_NEAR(xt::view(c_blas, xt::all(), xt::range(0, N)), c, tol);
+}
+
+TEST_CASE_TEMPLATE("gemm_raw: one row or one column (the matrix-vector path) with wide strides and NaN in C at beta 0", T,
+                   float, double) {
+  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-13;
+  std::uint64_t seed = 870;
+  for (Trans ta : {Trans::N, Trans::T})
+    for (Trans tb : {Trans::N, Trans::T})
+      for (auto [M, N, K] : {Mnk{1, 6, 4}, Mnk{5, 1, 3}, Mnk{1, 1, 7}})
+        for (T beta : {T(0), T(0.5)}) {
+          CAPTURE(int(ta));
+          CAPTURE(int(tb));
+          CAPTURE(M);
+          CAPTURE(N);
+          // stored with a row stride 3 wider than needed
+          const std::size_t ar = ta == Trans::N ? M : K, ac = ta == Trans::N ? K : M;
+          const std::size_t br = tb == Trans::N ? K : N, bc = tb == Trans::N ? N : K;
+          Mat<T> A = randn<T>(ar, ac + 3, seed++), B = randn<T>(br, bc + 3, seed++), C0 = randn<T>(M, N + 3, seed++);
+          if (beta == T(0)) C0(0, 0) = std::numeric_limits<T>::quiet_NaN();
+          Mat<T> c_blas = C0, c_ref = C0;
+          {
+            BackendScope s(GemmBackend::Blas);
+            gemm_raw(ta, tb, M, N, K, T(1.5), A.data(), ac + 3, B.data(), bc + 3, beta, c_blas.data(), N + 3);
+          }
+          {
+            BackendScope s(GemmBackend::Reference);
+            gemm_raw(ta, tb, M, N, K, T(1.5), A.data(), ac + 3, B.data(), bc + 3, beta, c_ref.data(), N + 3);
+          }
+          CHECK(all_finite(Mat<T>(xt::view(c_blas, xt::all(), xt::range(0, N)))));
+          CHECK_MAT_NEAR(xt::view(c_blas, xt::all(), xt::range(0, N)), xt::view(c_ref, xt::all(), xt::range(0, N)), tol);
+          CHECK_MAT_NEAR(xt::view(c_blas, xt::all(), xt::range(N, N + 3)), xt::view(C0, xt::all(), xt::range(N, N + 3)), 0);
+        }
 }
 
 TEST_CASE("gemm_reference: a product computed by hand, beta = 0 ignores C (even NaN)") {

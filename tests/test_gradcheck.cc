@@ -249,10 +249,10 @@ TEST_CASE("gradcheck: a large input is checked on a subset plus a random directi
 // Every op of engine/ops.h in one graph, built in T from the same float64 values; returns the leaves' gradients.
 template <class T>
 std::vector<Mat<double>> every_op_grads() {
-  Var<T> a = parameter(unroll::cast<T>(randn(3, 4, 990))), b = parameter(unroll::cast<T>(randu(3, 4, 0.5, 2.0, 991)));
-  Var<T> W = parameter(unroll::cast<T>(scale(constant(randn(4, 4, 992)), 0.5).value()));
-  Var<T> bias = parameter(unroll::cast<T>(randn(1, 4, 993))), E = parameter(unroll::cast<T>(randn(5, 4, 994)));
-  const Mat<T> m = unroll::cast<T>(randu(3, 4, 0.0, 1.0, 995)), y01 = unroll::cast<T>(randu(3, 4, 0.0, 1.0, 996));
+  Var<T> a = parameter(unroll::to_precision<T>(randn(3, 4, 990))), b = parameter(unroll::to_precision<T>(randu(3, 4, 0.5, 2.0, 991)));
+  Var<T> W = parameter(unroll::to_precision<T>(scale(constant(randn(4, 4, 992)), 0.5).value()));
+  Var<T> bias = parameter(unroll::to_precision<T>(randn(1, 4, 993))), E = parameter(unroll::to_precision<T>(randn(5, 4, 994)));
+  const Mat<T> m = unroll::to_precision<T>(randu(3, 4, 0.0, 1.0, 995)), y01 = unroll::to_precision<T>(randu(3, 4, 0.0, 1.0, 996));
   Rng rng(997);
   Var<T> x = add(mul(a, b), div(a, b));
   x = sub(x, neg(scale(x, T(0.5))));
@@ -270,11 +270,11 @@ std::vector<Mat<double>> every_op_grads() {
   Var<T> loss = add(sum(softmax(x)), mean(log_softmax(x)));
   loss = add(loss, cross_entropy(x, {1, -100, 3}));
   loss = add(loss, bce_with_logits(x, y01, Reduction::Sum));
-  loss = add(loss, mse(x, constant(unroll::cast<T>(randn(3, 4, 998)))));
+  loss = add(loss, mse(x, constant(unroll::to_precision<T>(randn(3, 4, 998)))));
   loss = add(loss, add(sum(mul(sum_rows(x), sum_rows(x))), mean(sum_cols(x))));
   loss.backward();
   std::vector<Mat<double>> g;
-  for (const Var<T>& v : {a, b, W, bias, E}) g.push_back(unroll::cast<double>(v.grad()));
+  for (const Var<T>& v : {a, b, W, bias, E}) g.push_back(unroll::to_precision<double>(v.grad()));
   return g;
 }
 

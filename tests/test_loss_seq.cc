@@ -211,7 +211,7 @@ TEST_CASE("loss_seq: float gives the float64 value to float precision") {
   Rng rng(37);
   auto logits = random_steps(3, 2, 4, rng);
   std::vector<Var<float>> lf;
-  for (auto& l : logits) lf.push_back(parameter(unroll::cast<float, double>(l.value())));
+  for (auto& l : logits) lf.push_back(parameter(unroll::to_precision<float, double>(l.value())));
   std::vector<std::vector<std::int64_t>> tg{{0, 1}, {2, 3}, {1, 1}};
   const double d = sequence_cross_entropy(logits, tg, Lengths{3, 2}).item();
   const float f = sequence_cross_entropy(lf, tg, Lengths{3, 2}).item();

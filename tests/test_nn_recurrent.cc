@@ -301,10 +301,10 @@ TEST_CASE_TEMPLATE("recurrent: float matches double on the same weights, and no 
                                 std::conditional_t<std::is_same_v<L, GRU<double>>, GRU<float>, RNN<float>>>;
   LF f(cfg(3, 4, 2, true), r2);
   auto pd = d.parameters(), pf = f.parameters();
-  for (std::size_t i = 0; i < pd.size(); ++i) pf[i].var.value() = unroll::cast<float, double>(pd[i].var.value());
+  for (std::size_t i = 0; i < pd.size(); ++i) pf[i].var.value() = unroll::to_precision<float, double>(pd[i].var.value());
   auto xd = random_steps<double>(4, 3, 3, 2);
   std::vector<Var<float>> xf;
-  for (auto& x : xd) xf.push_back(constant(unroll::cast<float, double>(x.value())));
+  for (auto& x : xd) xf.push_back(constant(unroll::to_precision<float, double>(x.value())));
   auto od = d.forward(xd, {4, 2, 3});
   NoGradGuard ng;
   auto of = f.forward(xf, {4, 2, 3});

@@ -18,8 +18,8 @@ const Mat<double> W = mat<double>({{5, 6}, {7, 8}});
 TEST_SUITE("ops.matmul") {
 
 TEST_CASE_TEMPLATE("matmul: forward by hand", T, float, double) {
-  Var<T> y = matmul(constant(cast<T>(A)), constant(cast<T>(W)));
-  CHECK_MAT_NEAR(y.value(), cast<T>(mat<double>({{19, 22}, {43, 50}})), 0);
+  Var<T> y = matmul(constant(to_precision<T>(A)), constant(to_precision<T>(W)));
+  CHECK_MAT_NEAR(y.value(), to_precision<T>(mat<double>({{19, 22}, {43, 50}})), 0);
   // [1, 3] · [3, 1]: a dot product
   Var<T> d = matmul(constant(mat<T>({{1, 2, 3}})), constant(mat<T>({{4}, {5}, {6}})));
   CHECK(d.item() == T(32));
@@ -56,8 +56,8 @@ TEST_CASE("matmul: shape error names both shapes") {
 
 // ---- matmul_nt -------------------------------------------------------------------------------------
 TEST_CASE_TEMPLATE("matmul_nt: forward by hand (a · wᵀ)", T, float, double) {
-  Var<T> y = matmul_nt(constant(cast<T>(A)), constant(cast<T>(W)));
-  CHECK_MAT_NEAR(y.value(), cast<T>(mat<double>({{17, 23}, {39, 53}})), 0);
+  Var<T> y = matmul_nt(constant(to_precision<T>(A)), constant(to_precision<T>(W)));
+  CHECK_MAT_NEAR(y.value(), to_precision<T>(mat<double>({{17, 23}, {39, 53}})), 0);
 }
 
 TEST_CASE("matmul_nt: gradcheck on three shapes, used twice (x · xᵀ), shape error") {

@@ -125,10 +125,10 @@ TEST_CASE("lstm_gates, gru_gates, rnn_gates: the float kernels agree with double
   // float-representable first, so the difference is the kernels' own error.
   const std::size_t B = 3, H = 37;  // H not a multiple of 16: the vector tail is exercised
   auto in = [](std::size_t r, std::size_t c, double lo, double hi, std::uint64_t seed) {
-    return unroll::cast<double>(unroll::cast<float>(randu(r, c, lo, hi, seed)));
+    return unroll::to_precision<double>(unroll::to_precision<float>(randu(r, c, lo, hi, seed)));
   };
-  auto f32 = [](const Mat<double>& m) { return constant(unroll::cast<float>(m)); };
-  auto f64 = [](const Var<float>& v) { return unroll::cast<double>(v.value()); };
+  auto f32 = [](const Mat<double>& m) { return constant(unroll::to_precision<float>(m)); };
+  auto f64 = [](const Var<float>& v) { return unroll::to_precision<double>(v.value()); };
   Mat<double> z = in(B, 4 * H, -30, 30, 300), g = in(B, 4 * H, -3, 3, 301), c = in(B, H, -5, 5, 302);
   auto fd = lstm_gates(constant(z), constant(g), constant(c));
   auto ff = lstm_gates(f32(z), f32(g), f32(c));

@@ -71,7 +71,7 @@ TEST_CASE_TEMPLATE("safetensors: round trip keeps names, shapes, dtype, metadata
   CHECK(f.find("empty")->begin == f.find("empty")->end);
   CHECK(f.find("nope") == nullptr);
   // Converting to the other precision: exact from float to double.
-  if constexpr (std::is_same_v<T, float>) CHECK(f.to_mat<double>(*ta, 4, 3) == cast<double>(a));
+  if constexpr (std::is_same_v<T, float>) CHECK(f.to_mat<double>(*ta, 4, 3) == to_precision<double>(a));
 }
 
 TEST_CASE("safetensors: byte layout follows the spec") {

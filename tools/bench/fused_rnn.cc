@@ -10,22 +10,24 @@ namespace {
 using V = Var<float>;
 
 // One step of cell kind k: gi [B, G·H] (b_hh already folded in when folded = true), state s.
+// hh: h·W_hhᵀ (+ b_hh when not folded) — the deferred-weight-gradient projection in a forward pass,
+// linear_fused in the sampling step.
+template <class HH>
 CellState<float> step_gates(CellKind k, RecurrentCell<float>& cell, const V& gi, const CellState<float>& s,
-                            bool h_is_zero, bool folded) {
+                            bool h_is_zero, bool folded, HH&& hh) {
   const bool relu = k == CellKind::RNN && static_cast<RNNCell<float>&>(cell).nonlinearity() == Nonlinearity::Relu;
-  const V& bhh = folded ? V() : cell.bias_hh();
   if (k == CellKind::LSTM) {
     if (h_is_zero && folded) {  // h = 0: h·W_hhᵀ + b_hh is just b_hh, which is already in gi
       auto r = lstm_gates(gi, s.c);
       return {r.h, r.c};
     }
-    auto r = lstm_gates(gi, linear_fused(s.h, cell.weight_hh(), bhh), s.c);
+    auto r = lstm_gates(gi, hh(s.h), s.c);
     return {r.h, r.c};
   }
   if (k == CellKind::GRU)  // GRU: b_hn sits inside r⊙(…), so b_hh is never folded
-    return {gru_gates(gi, linear_fused(s.h, cell.weight_hh(), cell.bias_hh()), s.h), {}};
+    return {gru_gates(gi, hh(s.h), s.h), {}};
   if (h_is_zero && folded) return {relu ? unroll::relu(gi) : unroll::tanh(gi), {}};
-  return {rnn_gates(gi, linear_fused(s.h, cell.weight_hh(), bhh), relu), {}};
+  return {rnn_gates(gi, hh(s.h), relu), {}};
 }
 }  // namespace
 
@@ -57,6 +59,7 @@ V fused_forward(Recurrent<float>& rnn, const V& x_all, std::size_t T, const std:
       const bool fold = kind != CellKind::GRU && cfg.bias;
       std::vector<V> gis = project_steps(layer_in, cell.weight_ih(),
                                          {cell.bias_ih(), fold ? cell.bias_hh() : V()}, T);
+      RecurrentProjection<float> proj(cell.weight_hh(), fold ? V() : cell.bias_hh());
       CellState<float> s = cell.zero_state(B);
       bool h_zero = true;
       for (std::size_t n = 0; n < T; ++n) {
@@ -65,7 +68,7 @@ V fused_forward(Recurrent<float>& rnn, const V& x_all, std::size_t T, const std:
           hs[std::size_t(d)][t] = constant(zeros<float>(B, H));
           continue;
         }
-        CellState<float> next = step_gates(kind, cell, gis[t], s, h_zero, fold);
+        CellState<float> next = step_gates(kind, cell, gis[t], s, h_zero, fold, proj);
         h_zero = false;
         if (live[t] == B) {
           s = next;
@@ -91,7 +94,8 @@ V fused_step(Recurrent<float>& rnn, const V& x, std::vector<CellState<float>>& s
   for (int k = 0; k < rnn.config().num_layers; ++k) {
     RecurrentCell<float>& cell = rnn.cell(k, 0);
     V gi = linear_fused(in, cell.weight_ih(), cell.bias_ih());
-    state[std::size_t(k)] = step_gates(rnn.kind(), cell, gi, state[std::size_t(k)], false, false);
+    auto hh = [&cell](const V& h) { return linear_fused(h, cell.weight_hh(), cell.bias_hh()); };
+    state[std::size_t(k)] = step_gates(rnn.kind(), cell, gi, state[std::size_t(k)], false, false, hh);
     in = state[std::size_t(k)].h;
   }
   return in;
