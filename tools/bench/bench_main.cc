@@ -4,12 +4,19 @@
 //   unroll_bench [--rows charlm-train,tagger-b1] [--runs 5] [--min-time 0.5] [--impl fused|lib|both]
 //                [--threads 2] [--vs-torch] [--python /usr/bin/python3] [--json out.json]
 //                [--clock wall|cpu] [--profile N]   (no timing: N units of each row, to run under valgrind --tool=callgrind)
+//                [--no-extras] [--peak-rss ROW]
+// With charlm-train among the rows it also prints the issue's three extra figures: Adam / SGD time per token
+// (charlm-adam vs charlm-train), 2 BLAS threads vs 1 on charlm-train (wall clock), and the peak memory
+// (max RSS) of charlm-train, ours and PyTorch's, each measured in a fresh process of its own.
 // Both sides run in this process's environment (OPENBLAS_CORETYPE is passed through unchanged).
 #include "engine/gemm.h"
 #include "engine/rng.h"
 #include "tools/bench/models.h"
 
 #include <nlohmann/json.hpp>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -63,7 +70,47 @@ struct Options {
   std::string json;
   std::string clock = "wall";  // or "cpu" (see now())
   int profile = 0;        // > 0: no timing, no big-sgemm: run each row's unit this many times (for callgrind)
+  bool extras = true;     // Adam/SGD, thread scaling and peak memory figures (when charlm-train is run)
+  std::string peak_rss;   // internal: run this row a few units in this fresh process, print its peak RSS
 };
+
+// Resident set size now and the peak so far (KiB).
+long rss_kib() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+long peak_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;  // KiB on Linux
+}
+
+// Reads the first JSON line with "peak_rss_kib" from a command's output; empty object when none.
+nlohmann::json json_line_of(const std::string& cmd) {
+  FILE* p = popen(cmd.c_str(), "r");
+  nlohmann::json out = nlohmann::json::object();
+  if (!p) return out;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p)) {
+    try {
+      auto j = nlohmann::json::parse(buf);
+      if (j.contains("peak_rss_kib")) out = j;
+    } catch (const std::exception&) {
+    }
+  }
+  pclose(p);
+  return out;
+}
+
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "unroll_bench";
+  buf[n] = 0;
+  return buf;
+}
 
 // big-sgemm: C = A·B, 2048³, float, through the engine's gemm kernel (BLAS), median of runs.
 double big_sgemm_gflops(int runs) {
@@ -89,6 +136,7 @@ struct RowResult {
 
 RowResult time_row(const std::string& row, Impl impl, const Options& o) {
   auto w = make_workload(row, impl, 7);
+  if (!w) return {};
   w->run();  // warm-up (first-touch allocations, BLAS thread start)
   const double t0 = now();
   w->run();
@@ -143,6 +191,13 @@ std::map<std::string, nlohmann::json> run_torch(const Options& o) {
   return out;
 }
 
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
   std::string line;
@@ -155,7 +210,7 @@ int usage(const char* msg) {
   std::fprintf(stderr,
                "%s\nusage: unroll_bench [--rows a,b] [--runs N>=5] [--min-time SEC] [--impl fused|lib|both]\n"
                "                    [--threads N] [--vs-torch] [--python PATH] [--json FILE] [--clock wall|cpu]\n"
-               "                    [--profile N]\nrows:",
+               "                    [--profile N] [--no-extras] [--peak-rss ROW]\nrows:",
                msg);
   for (const auto& r : all_rows()) std::fprintf(stderr, " %s", r.name.c_str());
   std::fprintf(stderr, "\n");
@@ -184,6 +239,8 @@ int main(int argc, char** argv) {
       else if (a == "--json") o.json = val();
       else if (a == "--profile") o.profile = std::stoi(val());
       else if (a == "--clock") o.clock = val();
+      else if (a == "--no-extras") o.extras = false;
+      else if (a == "--peak-rss") o.peak_rss = val();
       else if (a == "--help" || a == "-h") return usage("unroll_bench: the issue-7 benchmark rows");
       else return usage(("unknown argument " + a).c_str());
     } catch (const std::exception& e) {
@@ -199,6 +256,16 @@ int main(int argc, char** argv) {
   if (o.clock != "wall" && o.clock != "cpu") return usage("--clock is wall or cpu");
   g_cpu_clock = o.clock == "cpu";
   set_blas_threads(o.threads);
+  if (!o.peak_rss.empty()) {  // one row in this fresh process: warm-up + 3 units, then the peak RSS
+    const long base = rss_kib();
+    auto w = make_workload(o.peak_rss, o.impl == "lib" ? Impl::Lib : Impl::Fused, 7);
+    if (!w) return usage(("unknown row " + o.peak_rss).c_str());
+    for (int k = 0; k < 4; ++k) w->run();
+    std::printf("%s\n", nlohmann::json({{"row", o.peak_rss}, {"peak_rss_kib", peak_rss_kib()}, {"base_rss_kib", base}})
+                             .dump()
+                             .c_str());
+    return 0;
+  }
   if (o.profile > 0) {  // valgrind --tool=callgrind unroll_bench --profile 3 --rows tagger-b1
     for (const auto& row : o.rows) {
       auto w = make_workload(row, o.impl == "lib" ? Impl::Lib : Impl::Fused, 7);
@@ -212,7 +279,7 @@ int main(int argc, char** argv) {
               cpu_model().c_str(), blas_threads(), openblas_get_corename(), coretype ? coretype : "(unset)",
               o.clock.c_str());
   const double peak = big_sgemm_gflops(std::max(o.runs, 5));
-  std::printf("big-sgemm (2048^3 float): %.1f GFLOP/s\n\n", peak);
+  std::printf("big-sgemm (2048^3 float): %.1f GFLOP/s; load average %s\n\n", peak, load_average().c_str());
 
   const bool lib = o.impl != "fused", fused = o.impl != "lib";
   std::map<std::string, RowResult> rl, rf;
@@ -256,6 +323,63 @@ int main(int argc, char** argv) {
   for (const auto& r : all_rows())
     if (std::find(o.rows.begin(), o.rows.end(), r.name) != o.rows.end())
       std::printf("  %-13s %s\n", r.name.c_str(), r.what.c_str());
+
+  // ---- the issue's extra figures on charlm-train -------------------------------------------------
+  const bool has_lm = std::find(o.rows.begin(), o.rows.end(), "charlm-train") != o.rows.end();
+  if (o.extras && has_lm) {
+    std::printf("\ncharlm-train extras:\n");
+    const Impl best_impl = fused ? Impl::Fused : Impl::Lib;
+    const double sgd = (fused ? rf : rl)["charlm-train"].tok_s;
+    // Adam / SGD: time per token with Adam over time per token with SGD (goal <= 1.15)
+    double adam = 0, th_sgd = 0, th_adam = 0;
+    if (std::find(o.rows.begin(), o.rows.end(), "charlm-adam") != o.rows.end())
+      adam = (fused ? rf : rl)["charlm-adam"].tok_s;
+    else
+      adam = time_row("charlm-adam", best_impl, o).tok_s;
+    if (torch.count("charlm-train")) th_sgd = torch["charlm-train"]["tok_s"].get<double>();
+    if (torch.count("charlm-adam")) th_adam = torch["charlm-adam"]["tok_s"].get<double>();
+    std::printf("  Adam / SGD time per token: ours %.3f", sgd / adam);
+    if (th_sgd > 0 && th_adam > 0) std::printf(", PyTorch %.3f", th_sgd / th_adam);
+    std::printf("   (goal <= 1.15; charlm-adam vs charlm-train)\n");
+    js["adam_over_sgd"] = sgd / adam;
+    if (th_sgd > 0 && th_adam > 0) js["torch_adam_over_sgd"] = th_sgd / th_adam;
+    // 2 BLAS threads vs 1, wall clock whatever --clock says (CPU time would count both threads)
+    {
+      Options w = o;
+      const bool saved = g_cpu_clock;
+      g_cpu_clock = false;
+      set_blas_threads(1);
+      const double one = time_row("charlm-train", best_impl, w).tok_s;
+      set_blas_threads(2);
+      const double two = time_row("charlm-train", best_impl, w).tok_s;
+      set_blas_threads(o.threads);
+      g_cpu_clock = saved;
+      std::printf("  2 threads / 1 thread (wall clock): %.2fx  (%.0f vs %.0f tok/s; goal >= 1.6; load average now %s)\n",
+                  two / one, two, one, load_average().c_str());
+      js["scaling_2_over_1"] = two / one;
+    }
+    // peak memory, each side in a fresh process of its own
+    const nlohmann::json mine =
+        json_line_of(self_exe() + " --peak-rss charlm-train --impl " + (fused ? "fused" : "lib") + " --threads " +
+                     std::to_string(o.threads));
+    nlohmann::json theirs = nlohmann::json::object();
+    if (o.vs_torch && !torch.empty())
+      theirs = json_line_of("OPENBLAS_NUM_THREADS=" + std::to_string(o.threads) + " " + o.python + " " +
+                            UNROLL_BENCH_DIR "/torch_bench.py --peak-rss charlm-train");
+    auto mib = [](const nlohmann::json& j, const char* k) { return j.contains(k) ? j[k].get<double>() / 1024 : 0.0; };
+    if (mine.contains("peak_rss_kib")) {
+      std::printf("  peak memory (max RSS, fresh process, 4 units): ours %.1f MiB (%.1f MiB above the process at start)",
+                  mib(mine, "peak_rss_kib"), mib(mine, "peak_rss_kib") - mib(mine, "base_rss_kib"));
+      js["peak_rss_mib"] = mib(mine, "peak_rss_kib");
+      if (theirs.contains("peak_rss_kib")) {
+        std::printf(", PyTorch %.1f MiB (%.1f MiB above the process after import torch); ours / PyTorch %.2f",
+                    mib(theirs, "peak_rss_kib"), mib(theirs, "peak_rss_kib") - mib(theirs, "base_rss_kib"),
+                    mib(mine, "peak_rss_kib") / mib(theirs, "peak_rss_kib"));
+        js["torch_peak_rss_mib"] = mib(theirs, "peak_rss_kib");
+      }
+      std::printf("\n");
+    }
+  }
   if (!o.json.empty()) std::ofstream(o.json) << js.dump(2) << "\n";
   return 0;
 }

@@ -244,6 +244,7 @@ class Tagger final : public Workload {
 const std::vector<RowSpec>& all_rows() {
   static const std::vector<RowSpec> rows = {
       {"charlm-train", "char LM: V 96, E 64, LSTM 2x256, B 32, T 64, SGD"},
+      {"charlm-adam", "charlm-train with Adam (sparse embedding rows) in place of SGD: Adam's cost"},
       {"charlm-fwd", "same, forward only (no graph)"},
       {"sample", "same model, batch 1, one step at a time (64 tokens per unit)"},
       {"gru-train", "charlm-train with GRU"},
@@ -258,6 +259,10 @@ const std::vector<RowSpec>& all_rows() {
 std::unique_ptr<Workload> make_workload(const std::string& row, Impl impl, std::uint64_t seed) {
   LMConfig c;
   if (row == "charlm-train") return std::make_unique<SeqLM>(c, impl, seed);
+  if (row == "charlm-adam") {
+    c.adam = true;
+    return std::make_unique<SeqLM>(c, impl, seed);
+  }
   if (row == "charlm-fwd") {
     c.mode = LMConfig::Forward;
     return std::make_unique<SeqLM>(c, impl, seed);

@@ -107,6 +107,7 @@ class Tagger:
 def make(row):
     return {
         "charlm-train": lambda: SeqLM(),
+        "charlm-adam": lambda: SeqLM(adam=True),
         "charlm-fwd": lambda: SeqLM(mode="fwd"),
         "sample": lambda: SeqLM(B=1, mode="sample"),
         "gru-train": lambda: SeqLM(kind="gru"),
@@ -115,6 +116,13 @@ def make(row):
         "tagger-b1": lambda: Tagger(B=1),
         "tagger-b32": lambda: Tagger(B=32),
     }[row]()
+
+
+def rss_kib():
+    """Resident set size now (KiB), from /proc/self/statm."""
+    import os
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def time_row(row, runs, min_time, clock):
@@ -134,13 +142,26 @@ def time_row(row, runs, min_time, clock):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default="charlm-train,charlm-fwd,sample,gru-train,rnn-train,wordlm-train,tagger-b1,tagger-b32")
+    ap.add_argument("--rows", default="charlm-train,charlm-adam,charlm-fwd,sample,gru-train,rnn-train,wordlm-train,tagger-b1,tagger-b32")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.5)
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="cpu: process CPU time of every thread (as unroll_bench --clock cpu)")
+    ap.add_argument("--peak-rss", metavar="ROW",
+                    help="no timing: run ROW (warm-up + --units units) in this fresh process and print its peak RSS")
+    ap.add_argument("--units", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(1)
+    if a.peak_rss:  # peak memory of one row, measured in a process of its own (ru_maxrss: KiB on Linux)
+        import resource
+        torch.manual_seed(7)
+        base = rss_kib()
+        w = make(a.peak_rss)
+        for _ in range(1 + a.units):
+            w.run()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"row": a.peak_rss, "peak_rss_kib": peak, "base_rss_kib": base}), flush=True)
+        return 0
     print(json.dumps({"info": f"torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)"}), flush=True)
     for row in a.rows.split(","):
         clock = time.process_time if a.clock == "cpu" else time.perf_counter
