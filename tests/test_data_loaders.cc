@@ -87,6 +87,12 @@ TEST_CASE("brown: a token without '/' names file, line and token") {
                        doctest::Contains("brown: ca07:3: token 2 'cat' has no '/'"), DataError);
   CHECK_THROWS_WITH_AS(parse_brown("\tok/at dog/\n", "ca07"), doctest::Contains("ca07:1: token 2 'dog/' has an empty tag"),
                        DataError);
+  // a tag made only of what simplification strips would become the empty tag: refused, not a silent "" label
+  CHECK_THROWS_WITH_AS(parse_brown("\tok/at\n\tThe/at dog/-tl\n", "ca07"),
+                       doctest::Contains("ca07:2: token 2 'dog/-tl' has a tag that simplifies to nothing"), DataError);
+  CHECK_THROWS_WITH_AS(parse_brown("\tword/FW-\n", "ca07"), doctest::Contains("ca07:1: token 1 'word/FW-'"),
+                       DataError);
+  CHECK_THROWS_WITH_AS(parse_brown("\tword/-tl-hl\n", "ca07"), doctest::Contains("simplifies to nothing"), DataError);
 }
 
 TEST_CASE("brown: files sorted by name, split by i % 10, other files ignored") {

@@ -52,8 +52,12 @@ std::vector<TaggedSentence> parse_brown(std::string_view text, std::string_view 
       if (slash == 0 || slash + 1 == tok.size())
         throw DataError(fmt::format("brown: {}:{}: token {} '{}' has an empty {} (expected word/tag)", file,
                                     line_no, k + 1, tok, slash == 0 ? "word" : "tag"));
+      std::string tag = simplify_brown_tag(std::string_view(tok).substr(slash + 1));
+      if (tag.empty())  // e.g. 'word/-tl' or 'word/fw-': only suffixes/prefixes that simplification removes
+        throw DataError(fmt::format("brown: {}:{}: token {} '{}' has a tag that simplifies to nothing (expected "
+                                    "word/tag)", file, line_no, k + 1, tok));
       s.words.push_back(tok.substr(0, slash));
-      s.tags.push_back(simplify_brown_tag(std::string_view(tok).substr(slash + 1)));
+      s.tags.push_back(std::move(tag));
     }
     out.push_back(std::move(s));
   }
