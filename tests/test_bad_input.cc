@@ -4,6 +4,7 @@
 // DataError for the data layer) whose message names the op or module, what was expected and what came.
 // Nothing may abort or crash: the suite also runs under ASan+UBSan (tools/sanitize.sh).
 #include "engine/ops.h"
+#include "engine/gradcheck.h"
 #include "engine/ops_rnn.h"
 #include "nn/checkpoint.h"
 #include "nn/clip.h"
@@ -13,6 +14,7 @@
 #include "nn/loss.h"
 #include "nn/optim.h"
 #include "nn/recurrent.h"
+#include "nn/safetensors.h"
 #include "nn/tbptt.h"
 #include "models/data/batching.h"
 #include "models/data/common.h"
@@ -400,6 +402,50 @@ TEST_CASE("bad input: loading weights of the wrong shape names the tensor and bo
   GRU<float> gru(3, 4, rng);
   EXPECT_ERROR(CheckpointError, load_model(path, gru), "weight_ih_l0", "[12, 3]", "[16, 3]");
   EXPECT_ERROR(CheckpointError, load_model((dir.path / "nope.safetensors").string(), small), "nope.safetensors");
+}
+
+TEST_CASE("bad input: the safetensors writer refuses empty, reserved and duplicate names, wrong shapes and NaN") {
+  SafeTensorsWriter w;
+  const Mat<float> m = full<float>(2, 3, 1.0f);
+  EXPECT_ERROR(CheckpointError, w.add("", m), "a tensor needs a name");
+  EXPECT_ERROR(CheckpointError, w.add("__metadata__", m), "__metadata__", "reserved");
+  w.add("w", m);
+  EXPECT_ERROR(CheckpointError, w.add("w", m), "'w'", "added twice");
+  EXPECT_ERROR(CheckpointError, w.add("v", m, {4, 2}), "[4, 2]", "8 elements", "[2, 3]", "6");
+  Mat<float> bad = m;
+  bad(1, 2) = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_ERROR(CheckpointError, w.add("nan", bad), "'nan'", "flat index 5", "not finite");
+  EXPECT_ERROR(CheckpointError, w.set_metadata("unroll.checksum", "x"), "unroll.checksum", "reserved");
+  CHECK(w.size() == 1);  // nothing refused was added
+}
+
+TEST_CASE("bad input: saving into a missing folder or under a folder's name names the path and keeps the old file") {
+  TempDir dir;
+  Rng rng(3);
+  Linear<float> lin(2, 3, rng);
+  const std::string missing = (dir.path / "no_such_dir" / "m.safetensors").string();
+  EXPECT_ERROR(CheckpointError, save_model(missing, lin), "no_such_dir/m.safetensors");
+  CHECK(!fs::exists(dir.path / "no_such_dir"));
+  const fs::path folder = dir.path / "a_folder";
+  fs::create_directories(folder);
+  EXPECT_ERROR(CheckpointError, save_model(folder.string(), lin), "a_folder");
+  CHECK(fs::is_directory(folder));
+  // a good file stays as it was when a later save is refused (a NaN weight is never written)
+  const std::string good = (dir.path / "good.safetensors").string();
+  save_model(good, lin);
+  const std::string bytes = read_file_bytes(good);
+  lin.parameters()[0].var.value()(0, 0) = std::numeric_limits<float>::infinity();
+  EXPECT_ERROR(CheckpointError, save_model(good, lin), "not finite");
+  CHECK(read_file_bytes(good) == bytes);
+}
+
+TEST_CASE("bad input: gradcheck refuses no inputs, undefined inputs and inputs that take no gradient") {
+  auto x = parameter(full<double>(2, 2, 0.5));
+  auto f = [&] { return sum(mul(x, x)); };
+  EXPECT_ERROR(ShapeError, gradcheck(f, {}), "gradcheck: no inputs to check");
+  EXPECT_ERROR(ShapeError, gradcheck(f, {{"c", constant(full<double>(2, 2, 0.5))}}), "input 'c'", "requires_grad");
+  EXPECT_ERROR(ShapeError, gradcheck(f, {{"u", Var<double>()}}), "input 'u'", "must be a parameter");
+  CHECK(gradcheck(f, {{"x", x}}).ok);  // the same check with a proper input passes
 }
 
 // ---- the data layer -------------------------------------------------------------------------------------
