@@ -100,6 +100,23 @@ TEST_CASE("word LM: the tiny preset trains on a Brown fixture and its model file
   LoadedWordLm m = load_word_lm(o.checkpoint);
   CHECK(m.vocab.token(data::Vocab::eos) == "<eos>");
   CHECK(m.vocab.contains("the"));
+
+  // --init-from: a new run starts from those weights (its first dev evaluation is no worse than the file's best),
+  // and a file of another shape is refused naming both sides
+  WordLmOptions f = o;
+  f.init_from = o.checkpoint;
+  f.checkpoint = (dir / "finetuned.safetensors").string();
+  f.epochs = 1;
+  f.lr = 1e-4;
+  const TrainResult fr = train_word_lm(f);
+  CHECK(fr.curve.front().dev_ppl < r.curve.front().dev_ppl);
+  CHECK(fr.curve.front().dev_ppl == doctest::Approx(r.best_dev_ppl).epsilon(0.05));
+  f.hidden = o.hidden + 1;
+  CHECK_THROWS_WITH_AS(train_word_lm(f), doctest::Contains("--init-from"), ShapeError);
+  f = o;
+  f.init_from = o.checkpoint;
+  f.resume = true;
+  CHECK_THROWS_WITH_AS(train_word_lm(f), doctest::Contains("resume and init_from"), std::invalid_argument);
   std::filesystem::remove_all(dir);
   CHECK_THROWS(load_word_lm(o.checkpoint));
 }

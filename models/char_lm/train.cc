@@ -10,6 +10,8 @@
 #include "engine/gemm.h"
 #include "models/common/best_params.h"
 #include "models/common/learning_curve.h"
+#include "models/common/model_file.h"
+#include "models/common/model_vocab.h"
 #include "models/common/lstm_lm_stream.h"
 #include "models/common/stopwatch.h"
 #include "models/common/train_loop.h"
@@ -115,6 +117,7 @@ void validate(const CharLmOptions& o) {
   if (o.num_samples < 0) fail(fmt::format("num_samples must be >= 0, got {}", o.num_samples));
   if (o.threads <= 0) fail(fmt::format("threads must be > 0, got {}", o.threads));
   if (o.eval_every < 0 || o.log_every < 0) fail("eval_every and log_every must be >= 0");
+  if (o.resume && !o.init_from.empty()) fail("resume and init_from exclude each other (resume continues a run)");
 }
 
 // ---- training ------------------------------------------------------------------------------------------
@@ -138,13 +141,8 @@ TrainResult train_char_lm(const CharLmOptions& o) {
   Rng rng(o.seed);
   CharLm<float> model(config, rng);
   const std::vector<NamedParam<float>> params = model.parameters();
-  if (!o.init_from.empty()) {
-    const auto from = common::LstmLmConfig::from_json(read_model_info(o.init_from).config, config.arch, o.init_from);
-    UNROLL_CHECK(from.vocab_size == config.vocab_size && from.embed == config.embed && from.hidden == config.hidden &&
-                     from.layers == config.layers,
-                 "char LM: --init-from {} holds {}, this run builds {}", o.init_from, from.describe(), config.describe());
-    load_model<float>(o.init_from, params);
-  }
+  if (!o.init_from.empty())
+    common::load_initial_weights(o.init_from, config, "char_lm", common::vocab_entries(vocab), params);
   const std::unique_ptr<Optimizer<float>> opt = make_optimizer(o, params);
 
   const std::size_t B = std::size_t(o.batch), T = std::size_t(o.seq_len);

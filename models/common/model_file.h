@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/rng.h"
+#include "engine/check.h"
 #include "nn/checkpoint.h"
 
 #include <memory>
@@ -30,6 +31,24 @@ std::unique_ptr<Model> load_model_weights(const std::string& path, const Config&
   load_model<float>(path, *model);
   model->eval();
   return model;
+}
+
+// --init-from: the weights of the model file `path` as the starting point of a new run of `config` with the
+// vocabulary `vocab` (a new optimizer). Refuses, naming path and both sides, a file of another zoo model, another
+// shape or another vocabulary (same size but other tokens would silently scramble the embedding rows).
+template <class Config>
+void load_initial_weights(const std::string& path, const Config& config, const std::string& zoo_name,
+                          const std::vector<std::string>& vocab, const std::vector<NamedParam<float>>& params) {
+  const ModelInfo info = read_model_info(path);
+  const auto it = info.extra.find("model");
+  UNROLL_CHECK(it != info.extra.end() && it->second == zoo_name, "{}: --init-from {} is not a {} model file",
+               zoo_name, path, zoo_name);
+  const Config from = Config::from_json(info.config, config.arch, path);
+  UNROLL_CHECK(from.to_json() == config.to_json(), "{}: --init-from {} holds {}, this run builds {}", zoo_name, path,
+               from.describe(), config.describe());
+  UNROLL_CHECK(info.vocab == vocab, "{}: --init-from {} has another vocabulary ({} entries) than this run ({})",
+               zoo_name, path, info.vocab.size(), vocab.size());
+  load_model<float>(path, params);
 }
 
 }  // namespace unroll::common

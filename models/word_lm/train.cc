@@ -81,6 +81,7 @@ void validate(const WordLmOptions& o) {
   if (o.eval_every < 0 || o.log_every < 0) fail("eval_every and log_every must be >= 0");
   if (o.eval_batch <= 0) fail(fmt::format("eval_batch must be > 0, got {}", o.eval_batch));
   if (o.threads <= 0) fail(fmt::format("threads must be > 0, got {}", o.threads));
+  if (o.resume && !o.init_from.empty()) fail("resume and init_from exclude each other (resume continues a run)");
 }
 
 // ---- model files ---------------------------------------------------------------------------------------
@@ -132,6 +133,10 @@ TrainResult train_word_lm(const WordLmOptions& o) {
   Rng rng(o.seed);
   WordLm<float> model(config, rng);
   const std::vector<NamedParam<float>> params = model.parameters();
+  if (!o.init_from.empty()) {
+    common::load_initial_weights(o.init_from, config, "word_lm", common::vocab_entries(vocab), params);
+    model.mask_unused_outputs();
+  }
   AdamOptions ao;
   ao.lr = o.lr;
   Adam<float> opt(params, ao);

@@ -40,6 +40,7 @@ struct WordLmOptions {
   int eval_batch = 16;          // segments evaluated in parallel
   int log_every = 50;           // progress line every n steps (0 = none)
   bool resume = false;          // continue from <stem>.train.safetensors
+  std::string init_from;        // start from this model file's weights (same shape and vocabulary), new optimizer
   std::uint64_t seed = 1;
   int threads = 1;              // BLAS threads
   bool quiet = false;

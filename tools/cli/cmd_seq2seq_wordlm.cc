@@ -78,7 +78,8 @@ void wordlm_setup(CLI::App& app) {
       .add("--max-eval-tokens", &WordLmOptions::max_eval_tokens, "evaluate the first n tokens (0: all)")
       .add("--eval-every", &WordLmOptions::eval_every, "dev evaluation every n steps (0: each epoch)")
       .add("--log-every", &WordLmOptions::log_every, "progress line every n steps")
-      .flag("--resume", &WordLmOptions::resume, "continue from the training checkpoint (<stem>.train.safetensors)");
+      .flag("--resume", &WordLmOptions::resume, "continue from the training checkpoint (<stem>.train.safetensors)")
+      .add("--init-from", &WordLmOptions::init_from, "start from this model file's weights, with a new optimizer");
   make(app, "eval", "evaluate a zoo model on its test split", "wordlm", "test perplexity of a word LM checkpoint", wlm_eval)
       .add("--data", &WordLmOptions::data_dir, "Brown folder (default: the fetched cache)")
       .add("--max-eval-tokens", &WordLmOptions::max_eval_tokens, "evaluate the first n tokens (0: all)");
