@@ -72,10 +72,10 @@ double clip_grad_norm_(const std::vector<NamedParam<T>>& params, double max_norm
   if (counter) counter->record(total, fired);
   if (fired) {
     const T c = T(coef);
-    for (const auto& np : params) {
-      Var<T> v = np.var;
-      for (T& x : v.grad()) x = x * c;
-    }
+    // Through the node: scaling keeps a zero row zero, so a row-sparse gradient (embedding) stays row-sparse
+    // (Var::grad() would mark it dense and make the optimizer scan every row).
+    for (const auto& np : params)
+      for (T& x : np.var.node()->grad) x = x * c;
   }
   return total;
 }
@@ -84,10 +84,8 @@ template <class T>
 void clip_grad_value_(const std::vector<NamedParam<T>>& params, double clip_value) {
   UNROLL_CHECK(clip_value >= 0, "clip_grad_value_: clip_value must be >= 0, got {}", clip_value);
   const T hi = T(clip_value), lo = T(-clip_value);
-  for (const auto& np : params) {
-    Var<T> v = np.var;
-    for (T& x : v.grad()) x = std::isnan(x) ? x : std::min(std::max(x, lo), hi);
-  }
+  for (const auto& np : params)  // lo <= 0 <= hi keeps a zero row zero: row-sparse gradients stay row-sparse
+    for (T& x : np.var.node()->grad) x = std::isnan(x) ? x : std::min(std::max(x, lo), hi);
 }
 
 #define UNROLL_INSTANTIATE(T)                                                                               \

@@ -1,6 +1,8 @@
 // tests/test_clip.cc — clip_grad_norm_ against torch.nn.utils.clip_grad_norm_ (fixture from
 // tools/torch/make_optim_fixture.py), clip_grad_value_, the finite-gradient check and the clip counter.
 #include "nn/clip.h"
+#include "engine/ops.h"
+#include "nn/embedding.h"
 #include "nn/gradflow.h"
 #include "nn/optim.h"
 
@@ -10,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 using namespace unroll;
 using nlohmann::json;
@@ -188,3 +191,24 @@ TEST_CASE("clip: clipping then stepping is the usual loop; the optimizer refuses
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("clip: clipping an embedding's row-sparse gradient keeps it row-sparse and scales only its rows") {
+  Rng rng(5);
+  Embedding<float> emb(50, 4, rng);
+  auto params = emb.parameters();
+  const Var<float> out = emb({3, 7, 3});
+  sum(mul(out, constant(full<float>(3, 4, 100.0f)))).backward();  // a large gradient: clipping fires
+  REQUIRE(params[0].var.grad_rows() != nullptr);
+  const std::vector<std::size_t> rows = *params[0].var.grad_rows();
+  CHECK(rows == std::vector<std::size_t>{3, 7});
+  const float before = std::as_const(params[0].var).grad()(3, 0);
+  clip_grad_norm_(params, 1.0);
+  REQUIRE(params[0].var.grad_rows() != nullptr);  // still sparse: the optimizer visits 2 rows, not 50
+  CHECK(*params[0].var.grad_rows() == rows);
+  CHECK(std::as_const(params[0].var).grad()(3, 0) < before);
+  CHECK(grad_norm(params) == doctest::Approx(1.0).epsilon(1e-5));
+  CHECK(std::as_const(params[0].var).grad()(0, 0) == 0.0f);
+  clip_grad_value_(params, 0.01);
+  REQUIRE(params[0].var.grad_rows() != nullptr);
+  CHECK(std::as_const(params[0].var).grad()(7, 1) <= 0.01f);
+}
