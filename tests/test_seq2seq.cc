@@ -2,6 +2,8 @@
 // beam search never scores below greedy, reproducible decoding, model-file round trip, bad options by name.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include "engine/ops.h"
 #include "models/data/dates.h"
 #include "models/seq2seq/train.h"
@@ -181,4 +183,26 @@ TEST_CASE("seq2seq: the tiny preset trains end to end and reports its numbers") 
   CHECK(r.curve.back().train_loss < r.curve.front().train_loss * 1.5);
   CHECK(r.test_accuracy_greedy >= 0);
   CHECK(r.test_accuracy_beam <= 1);
+  for (const auto& p : r.curve) CHECK((std::isfinite(p.dev_loss) && p.dev_loss > 0));
+}
+
+TEST_CASE("seq2seq: training writes its learning curve, train and dev loss per epoch, as CSV and SVG") {
+  const auto dir = std::filesystem::temp_directory_path() / "unroll_test_seq2seq_curve";
+  std::filesystem::remove_all(dir);
+  Seq2SeqOptions o = preset_options("tiny");
+  o.quiet = true;
+  o.checkpoint = (dir / "s2s.safetensors").string();
+  const TrainResult r = train_seq2seq(o);
+  std::ifstream csv(dir / "s2s.curve.csv");
+  REQUIRE(csv.good());
+  std::string line;
+  std::getline(csv, line);
+  CHECK(line.find("train_loss") != std::string::npos);
+  CHECK(line.find("dev_loss") != std::string::npos);
+  std::size_t rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  CHECK(rows == r.curve.size());
+  CHECK(std::filesystem::file_size(dir / "s2s.curve.svg") > 500);
+  CHECK(r.curve.back().dev_loss < r.curve.front().dev_loss);  // the model learns: dev loss falls
+  std::filesystem::remove_all(dir);
 }

@@ -10,6 +10,7 @@
 #include "engine/gemm.h"
 #include "engine/ops.h"
 #include "models/common/best_params.h"
+#include "models/common/learning_curve.h"
 #include "models/common/run_paths.h"
 #include "models/common/stopwatch.h"
 #include "models/common/train_loop.h"
@@ -17,6 +18,7 @@
 #include "nn/clip.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
+#include "nn/progress.h"
 
 #include <algorithm>
 #include <cmath>
@@ -143,6 +145,55 @@ TrainResult train_seq2seq(const Seq2SeqOptions& o) {
   const std::vector<data::DatePair>& sel = dev.empty() ? corpus.train : dev;
   const std::vector<data::DatePair> sel_cut(sel.begin(), sel.begin() + long(std::min<std::size_t>(sel.size(), 500)));
 
+  // Teacher-forced mean cross-entropy per target character of pairs [begin, end) of (s, t), and its graph.
+  const auto batch_loss = [&](const std::vector<std::vector<std::int64_t>>& s, const std::vector<std::vector<std::int64_t>>& t,
+                              const auto& index, std::size_t begin, std::size_t end, std::size_t& target_chars) {
+    std::vector<std::vector<std::int64_t>> bs, bt;
+    for (std::size_t j = begin; j < end; ++j) {
+      bs.push_back(s[index(j)]);
+      bt.push_back(t[index(j)]);
+    }
+    std::size_t L = 0;
+    Lengths lengths;
+    target_chars = 0;
+    for (const auto& y : bt) {
+      L = std::max(L, y.size());
+      lengths.push_back(y.size());
+      target_chars += y.size();
+    }
+    std::vector<std::vector<std::int64_t>> targets(L, std::vector<std::int64_t>(bt.size(), -100));
+    for (std::size_t b = 0; b < bt.size(); ++b)
+      for (std::size_t k = 0; k < bt[b].size(); ++k) targets[k][b] = bt[b][k];
+    return sequence_cross_entropy(model.forward_teacher(bs, bt), targets, lengths);
+  };
+  // The dev loss of the learning curve: the same teacher-forced loss over the selection pairs, no graph.
+  std::vector<std::vector<std::int64_t>> sel_src, sel_tgt;
+  for (const auto& p : sel_cut) {
+    sel_src.push_back(vocab.encode(p.source));
+    sel_tgt.push_back(vocab.encode(p.target));
+    sel_tgt.back().push_back(data::Vocab::eos);
+  }
+  const auto dev_loss = [&] {
+    NoGradGuard no_grad;
+    double total = 0;
+    std::size_t chars = 0;
+    for (std::size_t j = 0; j < sel_src.size(); j += B) {
+      std::size_t n = 0;
+      const Var<float> l = batch_loss(sel_src, sel_tgt, [](std::size_t i) { return i; }, j,
+                                      std::min(sel_src.size(), j + B), n);
+      total += double(l.value()(0, 0)) * double(n);
+      chars += n;
+    }
+    return chars ? total / double(chars) : 0.0;
+  };
+  common::LearningCurve curve(o.checkpoint,
+                              {"train_loss", "dev_loss", "seq2seq dates: " + model.describe(),
+                               "cross-entropy per target character (nats)"},
+                              false);
+  std::unique_ptr<Progress> progress;
+  if (!o.quiet && o.log_every > 0)
+    progress = std::make_unique<Progress>(plan.epochs * plan.batches, std::size_t(o.log_every));
+
   common::LoopCallbacks cb;
   cb.begin_epoch = [&](std::size_t) {
     for (std::size_t i = N; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher–Yates
@@ -150,31 +201,16 @@ TrainResult train_seq2seq(const Seq2SeqOptions& o) {
     loss_n = 0;
   };
   cb.step = [&](const common::LoopPosition& at) {
-    std::vector<std::vector<std::int64_t>> bs, bt;
-    for (std::size_t j = at.batch * B; j < std::min(N, (at.batch + 1) * B); ++j) {
-      bs.push_back(src[order[j]]);
-      bt.push_back(tgt[order[j]]);
-    }
-    std::size_t L = 0;
-    Lengths lengths;
-    for (const auto& t : bt) {
-      L = std::max(L, t.size());
-      lengths.push_back(t.size());
-    }
-    std::vector<std::vector<std::int64_t>> targets(L, std::vector<std::int64_t>(bt.size(), -100));
-    for (std::size_t b = 0; b < bt.size(); ++b)
-      for (std::size_t t = 0; t < bt[b].size(); ++t) targets[t][b] = bt[b][t];
     model.zero_grad();
-    const std::vector<Var<float>> logits = model.forward_teacher(bs, bt);
-    Var<float> loss = sequence_cross_entropy(logits, targets, lengths);
+    std::size_t target_chars = 0;
+    Var<float> loss = batch_loss(src, tgt, [&](std::size_t j) { return order[j]; }, at.batch * B,
+                                 std::min(N, (at.batch + 1) * B), target_chars);
     loss.backward();
     if (o.clip > 0) clip_grad_norm_(params, o.clip);
     opt.step();
     loss_sum += double(loss.value()(0, 0));
     ++loss_n;
-    if (!o.quiet && o.log_every > 0 && (at.step + 1) % std::uint64_t(o.log_every) == 0)
-      fmt::print(stderr, "[seq2seq] epoch {} step {} loss {:.4f} ({})\n", at.epoch + 1, at.step + 1,
-                 loss_sum / double(loss_n), common::hms(at.seconds));
+    if (progress) progress->update(at.epoch + 1, double(loss.value()(0, 0)), target_chars);
   };
   // Once per epoch (and where the time limit stops a run): dev exact match, the best model, its file.
   cb.evaluate = [&](const common::LoopPosition& at) {
@@ -184,7 +220,9 @@ TrainResult train_seq2seq(const Seq2SeqOptions& o) {
     cp.train_loss = loss_n ? loss_sum / double(loss_n) : 0;
     cp.dev_accuracy = evaluate(model, vocab, sel_cut, 0, o.max_len).accuracy_greedy;
     cp.seconds = at.seconds;
+    cp.dev_loss = dev_loss();
     res.curve.push_back(cp);
+    curve.add({cp.step, at.epochs_done, cp.train_loss, cp.dev_loss, opt.lr(), cp.seconds});
     const bool improved = best.offer(cp.dev_accuracy);
     if (improved && !o.checkpoint.empty()) save_seq2seq(o.checkpoint, model, vocab);
     if (!o.quiet)
@@ -194,6 +232,7 @@ TrainResult train_seq2seq(const Seq2SeqOptions& o) {
   };
   model.train();
   const common::LoopResult loop = common::run_train_loop(plan, cb);
+  if (progress) progress->finish();
   res.steps = loop.steps;
   res.epochs = int(std::ceil(loop.epochs));
   res.seconds = loop.seconds;

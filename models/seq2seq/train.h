@@ -59,6 +59,7 @@ struct CurvePoint {
   int epoch = 0;
   double train_loss = 0;     // mean cross-entropy per target character over the epoch
   double dev_accuracy = 0;   // greedy exact match
+  double dev_loss = 0;       // teacher-forced cross-entropy per target character on the selection pairs
   double seconds = 0;
 };
 
