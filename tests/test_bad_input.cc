@@ -20,6 +20,8 @@
 #include "models/data/common.h"
 #include "models/data/vocab.h"
 
+#include "tests/expect_error.h"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -35,15 +37,6 @@
 using namespace unroll;
 namespace fs = std::filesystem;
 
-// Runs expr once per expected fragment: each run must throw exactly Type (or a subclass) and the message must
-// contain the fragment. On failure doctest prints the fragment and the message that came.
-#define EXPECT_ERROR(Type, expr, ...)                                    \
-  do {                                                                   \
-    for (const char* fragment_ : {__VA_ARGS__}) {                        \
-      CAPTURE(fragment_);                                                \
-      CHECK_THROWS_WITH_AS(expr, doctest::Contains(fragment_), Type);    \
-    }                                                                    \
-  } while (0)
 
 namespace {
 

@@ -13,6 +13,8 @@
 #include "nn/linear.h"
 #include "nn/optim.h"
 
+#include "tests/expect_error.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -28,13 +30,6 @@
 using namespace unroll;
 namespace fs = std::filesystem;
 
-#define EXPECT_ERROR(Type, expr, ...)                                    \
-  do {                                                                   \
-    for (const char* fragment_ : {__VA_ARGS__}) {                        \
-      CAPTURE(fragment_);                                                \
-      CHECK_THROWS_WITH_AS(expr, doctest::Contains(fragment_), Type);    \
-    }                                                                    \
-  } while (0)
 
 namespace {
 
