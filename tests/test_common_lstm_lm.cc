@@ -88,6 +88,57 @@ TEST_CASE("lstm_lm: config JSON keys, names and arch are the model files' format
   CHECK_THROWS_WITH(LstmLm<float>(c, rng), doctest::Contains("WordLM: config needs positive sizes"));
 }
 
+TEST_CASE("lstm_lm: io_dropout on the embeddings and the decoder input: training only, in the JSON only when set") {
+  LstmLmConfig c = small_config(LstmLmArch::words, 2);
+  c.dropout = 0.5;
+  c.io_dropout = 0.5;
+  CHECK(c.to_json() == R"({"arch":"word_lstm","dropout":0.5,"embed":3,"forget_bias":1.0,"hidden":4,"io_dropout":0.5,)"
+                       R"("layers":2,"vocab_size":7})");
+  CHECK(LstmLmConfig::from_json(c.to_json(), LstmLmArch::words).io_dropout == 0.5);
+  c.io_dropout = 1.0;
+  Rng bad(1);
+  CHECK_THROWS_WITH(LstmLm<float>(c, bad), doctest::Contains("io_dropout must be in [0, 1), got 1"));
+  c.io_dropout = 0.5;
+  // a model without io_dropout draws exactly the weights it drew before the field existed
+  LstmLmConfig plain = small_config(LstmLmArch::words, 2);
+  Rng r1(5), r2(5);
+  LstmLm<double> a(plain, r1);
+  LstmLmConfig with_drop = plain;
+  with_drop.io_dropout = 0.3;
+  LstmLm<double> b(with_drop, r2);
+  for (std::size_t k = 0; k < a.parameters().size(); ++k)
+    CHECK(a.parameters()[k].var.value() == b.parameters()[k].var.value());
+  // training: two forwards differ (fresh masks), the same rng seed repeats them; eval: deterministic, no dropout
+  Rng rng(3);
+  LstmLm<double> m(c, rng);
+  const std::vector<std::int64_t> x{4, 5, 6, 4, 5, 6};
+  auto logits = [&](Rng* masks) {
+    LstmState<double> s = m.zero_state(2);
+    return Mat<double>(m.forward(x, 2, 3, s, masks).value());
+  };
+  m.train();
+  Rng m1(9), m2(9);
+  const Mat<double> t1 = logits(&m1), t2 = logits(&m2), t3 = logits(&m1);
+  CHECK(t1 == t2);
+  CHECK_FALSE(t1 == t3);
+  m.eval();
+  const Mat<double> e1 = logits(&m1), e2 = logits(nullptr);
+  CHECK(e1 == e2);
+  CHECK_FALSE(e1 == t1);
+  // float64 gradient check through the dropout masks (the same masks at every evaluation: a fixed seed)
+  m.train();
+  std::vector<std::pair<std::string, Var<double>>> inputs;
+  for (auto& p : m.parameters()) inputs.emplace_back(p.name, p.var);
+  const GradCheckResult r = gradcheck(
+      [&] {
+        Rng masks(11);
+        LstmState<double> s = m.zero_state(2);
+        return cols(m.forward(x, 2, 3, s, &masks), std::size_t(data::Vocab::eos), 7);
+      },
+      inputs);
+  CHECK_MESSAGE(r.ok, r.report);
+}
+
 TEST_CASE("lstm_lm: the word arch gives <pad> and <bos> probability 0, the char arch does not mask") {
   Rng rng(2);
   LstmLm<float> words(small_config(LstmLmArch::words, 1), rng), chars(small_config(LstmLmArch::chars, 1), rng);

@@ -117,6 +117,18 @@ TEST_CASE("word LM: the tiny preset trains on a Brown fixture and its model file
   f.init_from = o.checkpoint;
   f.resume = true;
   CHECK_THROWS_WITH_AS(train_word_lm(f), doctest::Contains("resume and init_from"), std::invalid_argument);
+
+  // --dropout: the file records it (between layers and on the embeddings/decoder input), evaluation runs without it
+  WordLmOptions d = o;
+  d.dropout = 0.3;
+  d.checkpoint = (dir / "dropout.safetensors").string();
+  const TrainResult dr = train_word_lm(d);
+  CHECK(std::isfinite(dr.test_ppl));
+  CHECK(dr.test_ppl < 20.0);
+  LoadedWordLm dm = load_word_lm(d.checkpoint);
+  CHECK(dm.model->config().dropout == 0.3);
+  CHECK(dm.model->config().io_dropout == 0.3);
+  CHECK(eval_word_lm(d).perplexity == doctest::Approx(dr.test_ppl).epsilon(1e-4));
   std::filesystem::remove_all(dir);
   CHECK_THROWS(load_word_lm(o.checkpoint));
 }
@@ -216,4 +228,9 @@ TEST_CASE("word LM: bad options are refused by name") {
   o = preset_options("tiny");
   o.plateau_decay = 0;
   CHECK(message(o).find("plateau_decay") != std::string::npos);
+  o = preset_options("tiny");
+  o.dropout = 1.0;
+  CHECK(message(o).find("dropout must be in [0, 1), got 1") != std::string::npos);
+  o.dropout = -0.1;
+  CHECK(message(o).find("dropout") != std::string::npos);
 }

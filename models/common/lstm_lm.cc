@@ -32,6 +32,7 @@ std::string LstmLmConfig::to_json() const {
   nlohmann::json j = {{"arch", arch_name(arch)}, {"vocab_size", vocab_size}, {"embed", embed},
                       {"hidden", hidden},        {"layers", layers},         {"forget_bias", forget_bias},
                       {"dropout", dropout}};
+  if (io_dropout > 0) j["io_dropout"] = io_dropout;  // files without it stay byte-identical
   return j.dump();
 }
 
@@ -45,6 +46,7 @@ LstmLmConfig LstmLmConfig::from_json(const std::string& text, LstmLmArch arch, c
   c.layers = j.positive_int("layers");
   c.forget_bias = j.number("forget_bias", 0.0);  // files from before the field: PyTorch's plain init
   c.dropout = j.number("dropout", 0.0);
+  c.io_dropout = j.number("io_dropout", 0.0);
   return c;
 }
 
@@ -68,6 +70,8 @@ const LstmLmConfig& checked(const LstmLmConfig& c) {
                model_name(c.arch), c.vocab_size, c.embed, c.hidden, c.layers);
   UNROLL_CHECK(c.dropout >= 0 && c.dropout < 1, "{}: dropout must be in [0, 1), got {}", model_name(c.arch),
                c.dropout);
+  UNROLL_CHECK(c.io_dropout >= 0 && c.io_dropout < 1, "{}: io_dropout must be in [0, 1), got {}",
+               model_name(c.arch), c.io_dropout);
   return c;
 }
 
@@ -88,7 +92,8 @@ LstmLm<T>::LstmLm(const LstmLmConfig& config, Rng& rng)
     : config_(checked(config)),
       embedding_(config.vocab_size, config.embed, rng),
       lstm_(lstm_config(config), rng),
-      decoder_(config.hidden, config.vocab_size, rng) {
+      decoder_(config.hidden, config.vocab_size, rng),
+      rng_(config.io_dropout > 0 ? rng.next() : 0) {  // models without it draw exactly what they drew before
   mask_unused_outputs();
 }
 
@@ -103,24 +108,29 @@ void LstmLm<T>::mask_unused_outputs() {
 }
 
 template <class T>
-Var<T> LstmLm<T>::forward(const std::vector<std::int64_t>& x, std::size_t B, std::size_t steps, LstmState<T>& state) {
+Var<T> LstmLm<T>::forward(const std::vector<std::int64_t>& x, std::size_t B, std::size_t steps, LstmState<T>& state,
+                          Rng* rng) {
   UNROLL_CHECK(B > 0 && steps > 0 && x.size() == B * steps, "{}: {} ids for a [B, T] = [{}, {}] chunk", describe(),
                x.size(), B, steps);
   UNROLL_CHECK(state.batch() == B && state.h.size() == std::size_t(config_.layers) &&
                    state.c.size() == std::size_t(config_.layers),
                "{}: state is for batch {} with {} layers, the chunk has B = {} and the model {} layers", describe(),
                state.batch(), state.h.size(), B, config_.layers);
+  Rng& masks = rng ? *rng : rng_;
+  const bool io_drop = config_.io_dropout > 0 && this->training();
   std::vector<Var<T>> xs(steps);  // T steps of [B, E]
   std::vector<std::int64_t> ids(B);
   for (std::size_t t = 0; t < steps; ++t) {
     for (std::size_t b = 0; b < B; ++b) ids[b] = x[b * steps + t];
     xs[t] = embedding_(ids);
+    if (io_drop) xs[t] = dropout(xs[t], config_.io_dropout, masks, true);
   }
-  RecurrentOutput<T> out = lstm_.forward(xs, {}, state.h, state.c);
+  RecurrentOutput<T> out = lstm_.forward(xs, {}, state.h, state.c, rng);
   state.h = std::move(out.h_n);
   state.c = std::move(out.c_n);
-  const Var<T> hs = steps == 1 ? out.outputs[0] : concat_rows(out.outputs);  // [T·B, H] time-major
-  return decoder_(hs);                                                       // [T·B, V]
+  Var<T> hs = steps == 1 ? out.outputs[0] : concat_rows(out.outputs);  // [T·B, H] time-major
+  if (io_drop) hs = dropout(hs, config_.io_dropout, masks, true);
+  return decoder_(hs);  // [T·B, V]
 }
 
 template <class T>

@@ -5,7 +5,8 @@
 // moves them) and perplexity is over exactly the real outcomes.
 // Parameter names follow PyTorch's state_dict for the same model ("embedding.weight", "lstm.weight_ih_l0",
 // "lstm.bias_hh_l1", "decoder.weight", …), so a checkpoint moves between the two. The config JSON
-// ({"arch":…,"vocab_size":…,"embed":…,"hidden":…,"layers":…,"forget_bias":…,"dropout":…}) is what model files hold:
+// ({"arch":…,"vocab_size":…,"embed":…,"hidden":…,"layers":…,"forget_bias":…,"dropout":…[,"io_dropout":…]}) is what
+// model files hold:
 // both are a file format, keep them as they are.
 // forward() runs a [B, T] chunk of ids through nn/recurrent.h's LSTM (which does each layer's input projection
 // for all T steps in one product) and the decoder once over all T·B rows. Rows of the [T·B, V] logits are
@@ -39,6 +40,9 @@ struct LstmLmConfig {
   int layers = 2;            // stacked LSTM layers, e.g. 2
   double forget_bias = 1.0;  // initial forget-gate bias (0 = PyTorch's plain init), e.g. 1.0
   double dropout = 0.0;      // between LSTM layers, training only, e.g. 0.25
+  // On the embeddings (the LSTM's input) and on the last layer's outputs (the decoder's input), training only, as
+  // in PyTorch's word_language_model example and Zaremba et al. 2014; e.g. 0.4. Written to the JSON only when > 0.
+  double io_dropout = 0.0;
 
   // The sizes of a run (forget_bias 1, no dropout), e.g. sized(LstmLmArch::words, 10002, 128, 512, 2).
   static LstmLmConfig sized(LstmLmArch arch, int vocab_size, int embed, int hidden, int layers);
@@ -67,7 +71,9 @@ class LstmLm final : public Module<T> {
   LstmLm(const LstmLmConfig& config, Rng& rng);
 
   // x: [B, steps] row-major ids (x[b·steps + t]); returns logits [steps·B, V] time-major and carries state.
-  Var<T> forward(const std::vector<std::int64_t>& x, std::size_t B, std::size_t steps, LstmState<T>& state);
+  // rng: the dropout masks in training (nullptr: the model's own generator, seeded from the constructor's rng).
+  Var<T> forward(const std::vector<std::int64_t>& x, std::size_t B, std::size_t steps, LstmState<T>& state,
+                 Rng* rng = nullptr);
   // One step for sampling: ids [B] -> logits [B, V].
   Var<T> step(const std::vector<std::int64_t>& ids, LstmState<T>& state) { return forward(ids, ids.size(), 1, state); }
 
@@ -85,6 +91,7 @@ class LstmLm final : public Module<T> {
   Embedding<T> embedding_;
   LSTM<T> lstm_;
   Linear<T> decoder_;
+  Rng rng_;  // dropout masks when forward gets no rng (drawn from the constructor's rng only if io_dropout > 0)
 };
 
 extern template class LstmLm<float>;

@@ -12,7 +12,7 @@ namespace unroll::common {
 
 StepLoss lm_train_step(LstmLm<float>& model, const data::StreamBatches& batches, std::size_t k,
                        LstmState<float>& state, Optimizer<float>& opt, const std::vector<NamedParam<float>>& params,
-                       double clip) {
+                       double clip, Rng* rng) {
   std::vector<std::int64_t> x, y, y_tm;
   const std::size_t B = state.batch();
   const std::size_t steps = batches.get(k, x, y);
@@ -20,7 +20,7 @@ StepLoss lm_train_step(LstmLm<float>& model, const data::StreamBatches& batches,
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < steps; ++t) y_tm[t * B + b] = y[b * steps + t];
   model.zero_grad();
-  const Var<float> logits = model.forward(x, B, steps, state);  // [T·B, V]
+  const Var<float> logits = model.forward(x, B, steps, state, rng);  // [T·B, V]
   const Var<float> loss = cross_entropy(logits, y_tm);           // mean nats per token
   loss.backward();
   StepLoss r;

@@ -21,9 +21,10 @@ struct StepLoss {
 
 // Batch k of `batches`: forward from `state`, mean cross-entropy, backward, clip the global norm to `clip`
 // (0 = no clipping), one optimizer step; `state` becomes the chunk's final state, detached (gradients stop here).
+// rng: the dropout masks (nullptr: the model's own generator); pass the run's saved generator so --resume repeats.
 StepLoss lm_train_step(LstmLm<float>& model, const data::StreamBatches& batches, std::size_t k,
                        LstmState<float>& state, Optimizer<float>& opt, const std::vector<NamedParam<float>>& params,
-                       double clip);
+                       double clip, Rng* rng = nullptr);
 
 struct StreamNats {
   double nats = 0;          // -ln P over every scored token

@@ -69,6 +69,7 @@ void validate(const WordLmOptions& o) {
   if (o.embed <= 0) fail(fmt::format("embed must be > 0, got {}", o.embed));
   if (o.hidden <= 0) fail(fmt::format("hidden must be > 0, got {}", o.hidden));
   if (o.layers <= 0) fail(fmt::format("layers must be > 0, got {}", o.layers));
+  if (!(o.dropout >= 0 && o.dropout < 1)) fail(fmt::format("dropout must be in [0, 1), got {}", o.dropout));
   if (o.batch <= 0) fail(fmt::format("batch must be > 0, got {}", o.batch));
   if (o.seq_len <= 0) fail(fmt::format("seq_len must be > 0, got {}", o.seq_len));
   if (o.epochs <= 0) fail(fmt::format("epochs must be > 0, got {}", o.epochs));
@@ -128,8 +129,8 @@ TrainResult train_word_lm(const WordLmOptions& o) {
   const std::vector<std::int64_t> test_ids = first_tokens(data::brown_lm_stream(corpus.test, vocab), o.max_eval_tokens);
   UNROLL_CHECK(train_ids.size() > std::size_t(o.batch) + 1, "word LM: {} train tokens are too few for batch {}",
                train_ids.size(), o.batch);
-  const auto config =
-      common::LstmLmConfig::sized(common::LstmLmArch::words, int(vocab.size()), o.embed, o.hidden, o.layers);
+  auto config = common::LstmLmConfig::sized(common::LstmLmArch::words, int(vocab.size()), o.embed, o.hidden, o.layers);
+  config.dropout = config.io_dropout = o.dropout;
   Rng rng(o.seed);
   WordLm<float> model(config, rng);
   const std::vector<NamedParam<float>> params = model.parameters();
@@ -152,9 +153,9 @@ TrainResult train_word_lm(const WordLmOptions& o) {
   }
   if (!o.quiet)
     fmt::print(stderr, "[word_lm] {} ({} parameters) train {} tokens, dev {}, test {} | B={} T={} ({} steps/epoch) "
-               "lr={} clip={} threads={} time_limit={}\n",
+               "lr={} clip={} dropout={} threads={} time_limit={}\n",
                model.describe(), model.num_parameters(), train_ids.size(), dev_ids.size(), test_ids.size(), B, T,
-               plan.batches, o.lr, o.clip, o.threads,
+               plan.batches, o.lr, o.clip, o.dropout, o.threads,
                o.time_limit > 0 ? common::hms(o.time_limit) : std::string("none"));
   common::LearningCurve curve(o.checkpoint,
                               {"train_ppl", "dev_ppl", "word LM on Brown: " + config.describe(), "perplexity"},
@@ -168,7 +169,7 @@ TrainResult train_word_lm(const WordLmOptions& o) {
   common::LoopCallbacks cb;
   cb.begin_epoch = [&](std::size_t) { state = model.zero_state(B); };
   cb.step = [&](const common::LoopPosition& at) {
-    const common::StepLoss l = common::lm_train_step(model, batches, at.batch, state, opt, params, o.clip);
+    const common::StepLoss l = common::lm_train_step(model, batches, at.batch, state, opt, params, o.clip, &rng);
     run_nats += l.nats;
     run_tokens += double(l.tokens);
     if (!o.quiet && o.log_every > 0 && (at.step + 1) % std::uint64_t(o.log_every) == 0)

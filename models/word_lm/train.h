@@ -26,6 +26,9 @@ struct WordLmOptions {
   int embed = 128;              // E, e.g. 128
   int hidden = 512;             // H, e.g. 512
   int layers = 2;               // e.g. 2
+  // Dropout on the embeddings, between the LSTM layers and before the decoder (PyTorch's word_language_model
+  // example's --dropout), training only; 0 = none, e.g. 0.4.
+  double dropout = 0.0;
   // ---- training
   int batch = 32;               // B stream columns, e.g. 32
   int seq_len = 35;             // T steps of truncated BPTT, e.g. 35

@@ -67,6 +67,7 @@ void wordlm_setup(CLI::App& app) {
       .add("--embed", &WordLmOptions::embed, "embedding size")
       .add("--hidden", &WordLmOptions::hidden, "LSTM hidden size")
       .add("--layers", &WordLmOptions::layers, "LSTM layers")
+      .add("--dropout", &WordLmOptions::dropout, "dropout on embeddings, between layers and before the decoder")
       .add("--batch", &WordLmOptions::batch, "stream columns B")
       .add("--seq-len", &WordLmOptions::seq_len, "truncated-BPTT length T")
       .add("--epochs", &WordLmOptions::epochs, "passes over train (upper bound)")
