@@ -2,6 +2,7 @@
 #include "engine/gemm.h"
 
 #include "engine/check.h"
+#include "engine/parallel.h"
 
 #include <atomic>
 #include <limits>
@@ -12,48 +13,26 @@ namespace unroll {
 namespace {
 std::atomic<GemmBackend> g_backend{GemmBackend::Blas};
 CBLAS_TRANSPOSE cb(Trans t) { return t == Trans::N ? CblasNoTrans : CblasTrans; }
+
+// OpenBLAS runs single-threaded inside the engine's pool (engine/parallel.h): its own threads would be a
+// second pool on the same cores. Set before main() so that no product ever wakes them.
+const bool g_blas_single_threaded = (openblas_set_num_threads(1), true);
+
 }  // namespace
 
 void set_gemm_backend(GemmBackend b) { g_backend = b; }
 GemmBackend gemm_backend() { return g_backend; }
-void set_blas_threads(int n) { openblas_set_num_threads(n); }
-int blas_threads() { return openblas_get_num_threads(); }
-
-// C[i, j] = alpha · Σ_k op(A)[i, k] · op(B)[k, j] + beta · C[i, j]; accumulates in double for a stable reference.
-template <class T>
-void gemm_reference_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
-                        std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
-  for (std::size_t i = 0; i < M; ++i)
-    for (std::size_t j = 0; j < N; ++j) {
-      double acc = 0;
-      for (std::size_t k = 0; k < K; ++k) {
-        T a = ta == Trans::N ? A[i * lda + k] : A[k * lda + i];
-        T b = tb == Trans::N ? B[k * ldb + j] : B[j * ldb + k];
-        acc += double(a) * double(b);
-      }
-      T& c = C[i * ldc + j];
-      c = (beta == T(0) ? T(0) : beta * c) + alpha * T(acc);
-    }
+void set_blas_threads(int n) {
+  openblas_set_num_threads(1);
+  set_threads(n);
 }
+int blas_threads() { return threads(); }
 
+namespace {
+// One product through BLAS on the calling thread (the caller has checked the int range and K > 0).
 template <class T>
-void gemm_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
-              const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
-  if (M == 0 || N == 0) return;
-  if (K == 0) {  // BLAS leaves C untouched when K = 0 only if beta = 1; make the empty sum explicit
-    for (std::size_t i = 0; i < M; ++i)
-      for (std::size_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
-    return;
-  }
-  if (g_backend == GemmBackend::Reference) {
-    gemm_reference_raw(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  // cblas takes int: a dimension or row stride above 2^31 - 1 would wrap to a negative or small number.
-  constexpr std::size_t kMax = std::size_t(std::numeric_limits<int>::max());
-  UNROLL_CHECK(M <= kMax && N <= kMax && K <= kMax && lda <= kMax && ldb <= kMax && ldc <= kMax,
-               "gemm: M = {}, N = {}, K = {}, lda = {}, ldb = {}, ldc = {}: BLAS takes int, every one must be <= {}",
-               M, N, K, lda, ldb, ldc, kMax);
+void blas_block(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
   // One row or one column (batch-1 steps, sampling): a matrix-vector product. sgemm would pack the whole
   // weight matrix into panels first, which costs about as much as the product itself at this size.
   if (M == 1 || N == 1) {
@@ -95,6 +74,63 @@ void gemm_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T
   else
     cblas_dgemm(CblasRowMajor, cb(ta), cb(tb), int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C,
                 int(ldc));
+}
+}  // namespace
+
+// C[i, j] = alpha · Σ_k op(A)[i, k] · op(B)[k, j] + beta · C[i, j]; accumulates in double for a stable reference.
+template <class T>
+void gemm_reference_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                        std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < N; ++j) {
+      double acc = 0;
+      for (std::size_t k = 0; k < K; ++k) {
+        T a = ta == Trans::N ? A[i * lda + k] : A[k * lda + i];
+        T b = tb == Trans::N ? B[k * ldb + j] : B[j * ldb + k];
+        acc += double(a) * double(b);
+      }
+      T& c = C[i * ldc + j];
+      c = (beta == T(0) ? T(0) : beta * c) + alpha * T(acc);
+    }
+}
+
+template <class T>
+void gemm_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
+              const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // BLAS leaves C untouched when K = 0 only if beta = 1; make the empty sum explicit
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  if (g_backend == GemmBackend::Reference) {
+    gemm_reference_raw(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // cblas takes int: a dimension or row stride above 2^31 - 1 would wrap to a negative or small number.
+  constexpr std::size_t kMax = std::size_t(std::numeric_limits<int>::max());
+  UNROLL_CHECK(M <= kMax && N <= kMax && K <= kMax && lda <= kMax && ldb <= kMax && ldc <= kMax,
+               "gemm: M = {}, N = {}, K = {}, lda = {}, ldb = {}, ldc = {}: BLAS takes int, every one must be <= {}",
+               M, N, K, lda, ldb, ldc, kMax);
+  // Large products: one block of C per thread, split along its longer side into whole rows or columns (no
+  // entry is shared between threads; each block is an ordinary one-thread BLAS call).
+  if (threads() > 1 && 2.0 * double(M) * double(N) * double(K) >= kParallelMinFlops) {
+    parallel_parts(std::size_t(threads()), [&](std::size_t p, std::size_t parts) {
+      if (N >= M) {
+        const Range r = part_range(N, p, parts, 16);
+        if (r.hi > r.lo)
+          blas_block(ta, tb, M, r.hi - r.lo, K, alpha, A, lda, tb == Trans::N ? B + r.lo : B + r.lo * ldb, ldb,
+                     beta, C + r.lo, ldc);
+      } else {
+        const Range r = part_range(M, p, parts, 8);
+        if (r.hi > r.lo)
+          blas_block(ta, tb, r.hi - r.lo, N, K, alpha, ta == Trans::N ? A + r.lo * lda : A + r.lo, lda, B, ldb,
+                     beta, C + r.lo * ldc, ldc);
+      }
+    });
+    return;
+  }
+  blas_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 template <class T>

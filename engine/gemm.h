@@ -27,7 +27,8 @@ void gemm(Trans ta, Trans tb, T alpha, const Mat<T>& A, const Mat<T>& B, T beta,
 void set_gemm_backend(GemmBackend b);
 GemmBackend gemm_backend();
 
-// BLAS threads (OpenBLAS). On this 2-core machine the engine runs one pool: BLAS's own.
+// The engine's threads (engine/parallel.h set_threads): one pool, the engine's own; OpenBLAS runs single-threaded
+// inside it (a large product is split into one block per thread). Kept under this name for the callers.
 void set_blas_threads(int n);
 int blas_threads();
 

@@ -5,6 +5,7 @@
 #include "engine/ops_rnn.h"
 
 #include "engine/gemm.h"
+#include "engine/packed_gemm.h"
 
 #include <cmath>
 #include <cstring>
@@ -409,6 +410,28 @@ std::vector<Var<T>> project_steps(const std::vector<Var<T>>& xs, const Var<T>& W
 
 // ---------------------------------------------------------------------------------------------------
 // RecurrentProjection  gh = h·W_hhᵀ + b_hh per step; dW_hh, db_hh deferred to one GEMM (see ops_rnn.h)
+namespace {
+// Whether a step's product goes through the packed weight: float only, more than one step (packing copies the
+// weight once; a second product already pays it back), more than one row (one row is a gemv, which streams the
+// weight once without packing it).
+template <class T>
+bool packs_worth(std::size_t steps_before, std::size_t rows) {
+  return std::is_same_v<T, float> && steps_before >= 1 && rows > 1 && gemm_backend() == GemmBackend::Blas;
+}
+// C[B, N] = A[B, K]·op(W) + beta·C with op(W) [K, N] packed into P on first use (W as stored: [N, K] for
+// tw = Trans::T, [K, N] for Trans::N); for T = double never called (packs_worth is false).
+template <class T>
+void packed_project(PackedWeight& P, Trans tw, std::size_t K, std::size_t N, const T* W, std::size_t B, const T* A,
+                    T beta, T* C) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (P.empty()) P.pack(tw, K, N, W, tw == Trans::T ? K : N);
+    gemm_packed(B, A, K, P, beta, C, N);
+  } else {
+    UNROLL_CHECK(false, "recurrent_projection: the packed path is float only");
+  }
+}
+}  // namespace
+
 template <class T>
 struct RecurrentProjection<T>::Deferred {
   std::size_t H = 0, G = 0;
@@ -417,6 +440,10 @@ struct RecurrentProjection<T>::Deferred {
   std::unique_ptr<T[]> h, dg;             // [Σ rows, H] and [Σ rows, G], filled by the steps' backward;
   std::size_t cap = 0;                    // allocated by the first of them, freed after the weight GEMM
   std::size_t total = 0;
+  std::size_t calls = 0;                  // forward steps so far (with or without gradient)
+  // float: W_hh packed once for the steps' products (engine/packed_gemm.h) — fwd for h·W_hhᵀ from the second
+  // step on, bwd for dY·W_hh once a second step is filed; a one-step projection (sampling) never packs
+  PackedWeight fwd, bwd;
   void ensure() {
     if (cap >= total) return;
     h.reset(new T[total * H]);            // uninitialised: rows of steps that do not file are zeroed later
@@ -481,13 +508,17 @@ Var<T> RecurrentProjection<T>::operator()(const Var<T>& h) {
     for (std::size_t r = 0; r < B; ++r) std::memcpy(y.data() + r * G, b_.value().data(), G * sizeof(T));
     beta = T(1);
   }
-  gemm(Trans::N, Trans::T, T(1), h.value(), W_.value(), beta, y, "recurrent_projection");
+  Deferred& a = *acc_;
+  if (packs_worth<T>(a.calls++, B)) {  // h·W_hhᵀ through the packed weight (see packed_project)
+    packed_project(a.fwd, Trans::T, a.H, G, W_.value().data(), B, h.value().data(), beta, y.data());
+  } else {
+    gemm(Trans::N, Trans::T, T(1), h.value(), W_.value(), beta, y, "recurrent_projection");
+  }
   if (!sink_.requires_grad())  // the weights take no gradient: dh only, nothing to defer
     return make_op<T>("recurrent_projection", std::move(y), {h, W_}, [](Node<T>& out) {
       if (out.wants(0))
         gemm(Trans::N, Trans::N, T(1), out.grad, out.parent(1).value, T(1), out.parent(0).grad, "recurrent_projection");
     });
-  Deferred& a = *acc_;
   const std::size_t k = a.offset.size();
   a.offset.push_back(a.total);
   a.rows.push_back(B);
@@ -497,7 +528,14 @@ Var<T> RecurrentProjection<T>::operator()(const Var<T>& h) {
   return make_op<T>("recurrent_projection", std::move(y), {h, sink_}, [k, acc = acc_](Node<T>& out) {
     Deferred& a = *acc;
     const Mat<T>& W = out.parent(1).parent(0).value;
-    if (out.wants(0)) gemm(Trans::N, Trans::N, T(1), out.grad, W, T(1), out.parent(0).grad, "recurrent_projection");
+    if (out.wants(0)) {
+      const std::size_t B = out.grad.shape(0);
+      if (packs_worth<T>(a.offset.size() - 1, B)) {  // dh += dY·W_hh through W_hh packed once for all steps
+        packed_project(a.bwd, Trans::N, a.G, a.H, W.data(), B, out.grad.data(), T(1), out.parent(0).grad.data());
+      } else {
+        gemm(Trans::N, Trans::N, T(1), out.grad, W, T(1), out.parent(0).grad, "recurrent_projection");
+      }
+    }
     if (!out.wants(1)) return;
     a.ensure();
     const std::size_t off = a.offset[k], B = a.rows[k];

@@ -1,0 +1,35 @@
+// engine/parallel.h — the engine's one thread pool. On a 2-core machine two pools (BLAS threads plus our own)
+// oversubscribe the cores and run several times slower, so there is exactly one: this one. OpenBLAS runs
+// single-threaded inside it (engine/gemm.cc splits a large product into blocks, one per thread), and the
+// packed per-step products and the gate kernels split their columns or rows the same way.
+// The caller runs part 0 itself; the workers spin briefly for the next job (the per-step products of a
+// recurrence come every few microseconds) and then sleep on a futex, so an idle pool costs nothing.
+// Nested calls (a parallel part that calls a parallel op) and calls from a second user thread while the pool
+// is busy run their parts one after another on the calling thread: same results, no deadlock.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace unroll {
+
+// Threads the engine uses, the caller included (1 = everything on the calling thread). Default: the number
+// of cores, at most 2 unless set. set_threads(n) with n < 1 throws std::invalid_argument.
+void set_threads(int n);
+int threads();
+
+// Runs fn(part, parts) for part = 0 .. parts-1 with parts = min(threads(), max_parts) (at least 1) and returns
+// when all are done; an exception thrown by any part is rethrown here (the first one, after all parts ended).
+void parallel_parts(std::size_t max_parts, const std::function<void(std::size_t part, std::size_t parts)>& fn);
+
+// Work this large (flops) is worth splitting across the threads: below it the hand-off (~1 µs) costs more than
+// the half it saves (2^18 flops are ~2 µs on one core).
+constexpr double kParallelMinFlops = double(1 << 18);
+
+// [lo, hi) of part `part` of `parts` over n items, in blocks of `align` items (the last part takes the rest).
+struct Range {
+  std::size_t lo, hi;
+};
+Range part_range(std::size_t n, std::size_t part, std::size_t parts, std::size_t align = 1);
+
+}  // namespace unroll

@@ -1,0 +1,134 @@
+// tests/test_parallel.cc — engine/parallel.h, the engine's one thread pool: every part runs exactly once, an
+// exception in any part reaches the caller after all parts ended, nested calls and a second user thread run
+// serially (no deadlock), resizing works in both directions, part_range tiles [0, n); and the products that
+// use it (engine/gemm.cc's split, gemm_packed's panels) give the one-thread numbers at 2 threads.
+#include "engine/gemm.h"
+#include "engine/packed_gemm.h"
+#include "engine/parallel.h"
+#include "tests/op_test_helpers.h"
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+using namespace unroll;
+using namespace unroll::test;
+
+namespace {
+struct ThreadsGuard {  // restores the thread count even when a check throws
+  int saved = threads();
+  ~ThreadsGuard() { set_threads(saved); }
+};
+}  // namespace
+
+TEST_SUITE("engine.parallel") {
+
+TEST_CASE("parallel_parts: every part once, on at most threads() threads; parts capped by max_parts") {
+  ThreadsGuard guard;
+  for (int n : {1, 2, 3}) {
+    set_threads(n);
+    CHECK(threads() == n);
+    for (std::size_t max_parts : {1, 2, 5}) {
+      std::vector<std::atomic<int>> ran(8);
+      std::atomic<std::size_t> seen_parts{0};
+      parallel_parts(max_parts, [&](std::size_t p, std::size_t parts) {
+        ran[p].fetch_add(1);
+        seen_parts = parts;
+      });
+      const std::size_t want = std::min<std::size_t>(max_parts, std::size_t(n));
+      CHECK(seen_parts == want);
+      for (std::size_t p = 0; p < ran.size(); ++p) CHECK(ran[p].load() == (p < want ? 1 : 0));
+    }
+  }
+  // many small jobs in a row (the per-step pattern): none lost, none run twice
+  set_threads(2);
+  std::atomic<long> sum{0};
+  for (int i = 0; i < 20000; ++i) parallel_parts(2, [&](std::size_t p, std::size_t) { sum += long(p) + 1; });
+  CHECK(sum == 20000L * 3);
+}
+
+TEST_CASE("parallel_parts: an exception in a part is rethrown after all parts ended; nested calls run serially") {
+  ThreadsGuard guard;
+  set_threads(2);
+  std::atomic<int> done{0};
+  CHECK_THROWS_WITH_AS(parallel_parts(2,
+                                      [&](std::size_t p, std::size_t) {
+                                        done++;
+                                        if (p == 1) throw std::runtime_error("part 1 failed");
+                                      }),
+                       "part 1 failed", std::runtime_error);
+  CHECK(done == 2);
+  CHECK_THROWS_WITH_AS(parallel_parts(2, [&](std::size_t p, std::size_t) {
+                         if (p == 0) throw std::invalid_argument("part 0 failed");
+                       }),
+                       "part 0 failed", std::invalid_argument);
+  // the pool still works afterwards, and a part may call a parallel op (it runs its parts on that thread)
+  std::atomic<int> inner{0};
+  parallel_parts(2, [&](std::size_t, std::size_t) {
+    parallel_parts(2, [&](std::size_t, std::size_t parts) { inner += parts == 2 ? 1 : 100; });
+  });
+  CHECK(inner == 2 * 2);
+  CHECK_THROWS_WITH_AS(set_threads(0), doctest::Contains("at least 1 thread, got 0"), std::invalid_argument);
+}
+
+TEST_CASE("parallel_parts: two user threads at once both finish with every part run") {
+  ThreadsGuard guard;
+  set_threads(2);
+  std::atomic<long> a{0}, b{0};
+  std::thread other([&] {
+    for (int i = 0; i < 5000; ++i) parallel_parts(2, [&](std::size_t p, std::size_t) { a += long(p) + 1; });
+  });
+  for (int i = 0; i < 5000; ++i) parallel_parts(2, [&](std::size_t p, std::size_t) { b += long(p) + 1; });
+  other.join();
+  CHECK(a == 5000L * 3);
+  CHECK(b == 5000L * 3);
+}
+
+TEST_CASE("part_range: the parts tile 0..n in aligned blocks") {
+  for (std::size_t n : {0, 1, 7, 16, 100, 1023})
+    for (std::size_t parts : {1, 2, 3})
+      for (std::size_t align : {1, 8, 16}) {
+        std::size_t next = 0;
+        for (std::size_t p = 0; p < parts; ++p) {
+          const Range r = part_range(n, p, parts, align);
+          CHECK(r.lo == next);
+          CHECK(r.hi >= r.lo);
+          if (p + 1 < parts) CHECK(r.hi % align == 0);
+          next = r.hi;
+        }
+        CHECK(next == n);
+      }
+}
+
+TEST_CASE("gemm and gemm_packed at 2 threads equal the one-thread products") {
+  ThreadsGuard guard;
+  struct S {
+    std::size_t M, N, K;
+  };
+  for (const S& s : {S{1, 1024, 256}, S{300, 7, 64}, S{64, 200, 96}, S{2048, 96, 256}, S{256, 1, 512}})
+    for (Trans ta : {Trans::N, Trans::T})
+      for (Trans tb : {Trans::N, Trans::T}) {
+        CAPTURE(s.M);
+        CAPTURE(s.N);
+        CAPTURE(s.K);
+        const Mat<float> A = ta == Trans::N ? randn<float>(s.M, s.K, 1) : randn<float>(s.K, s.M, 1);
+        const Mat<float> B = tb == Trans::N ? randn<float>(s.K, s.N, 2) : randn<float>(s.N, s.K, 2);
+        Mat<float> C1 = randn<float>(s.M, s.N, 3), C2 = C1;
+        set_threads(1);
+        gemm(ta, tb, 1.0f, A, B, 1.0f, C1);
+        set_threads(2);
+        gemm(ta, tb, 1.0f, A, B, 1.0f, C2);
+        CHECK(max_abs_diff(C1, C2) <= 1e-4);
+      }
+  const Mat<float> A = randn<float>(32, 256, 4), W = randn<float>(1024, 256, 5);
+  PackedWeight P;
+  P.pack(Trans::T, 256, 1024, W.data(), 256);
+  Mat<float> C1 = zeros<float>(32, 1024), C2 = C1;
+  set_threads(1);
+  gemm_packed(32, A.data(), 256, P, 0.0f, C1.data(), 1024);
+  set_threads(2);
+  gemm_packed(32, A.data(), 256, P, 0.0f, C2.data(), 1024);
+  CHECK(max_abs_diff(C1, C2) == 0.0);  // the same kernel on the same panels: bitwise
+}
+
+}  // TEST_SUITE
