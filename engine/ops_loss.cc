@@ -2,28 +2,55 @@
 // cross_entropy is fused with log-softmax on purpose: softmax then log loses precision and overflows for
 // large logits; shifting each row by its max and using logsumexp keeps it finite for logits of ±1e4.
 #include "engine/ops.h"
+#include "engine/parallel.h"
+#include "engine/vec_math.h"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace unroll {
 
 namespace {
+// Row r of x [.., K]: m = max_k x[r, k] and out[k] = e^(x[r, k] - m); returns s = Σ_k out[k] (≥ 1).
+// float: engine/vec_math.h (16 lanes); double: std::exp.
+template <class T>
+T exp_shift_row(const T* xr, T* out, std::size_t K, T& m) {
+  if constexpr (std::is_same_v<T, float>) {
+    m = max_f32(xr, K);
+    return exp_shift_sum_f32(xr, m, out, K);
+  } else {
+    m = xr[0];
+    for (std::size_t k = 1; k < K; ++k) m = std::max(m, xr[k]);
+    T s = 0;
+    for (std::size_t k = 0; k < K; ++k) s += out[k] = std::exp(xr[k] - m);
+    return s;
+  }
+}
+
+// A row of K entries costs ~20 flops an entry (the exponential): the rows split across threads (parallel.h).
+template <class F>
+void over_rows(std::size_t B, std::size_t K, F&& fn) {
+  parallel_rows(B, 20.0 * double(K), fn);
+}
+
 // out[r, :] = x[r, :] - logsumexp(x[r, :]), max-shifted for stability.
 template <class T>
 Mat<T> log_softmax_rows(const Mat<T>& x) {
   const std::size_t B = x.shape(0), K = x.shape(1);
   Mat<T> out = Mat<T>::from_shape({B, K});
-  for (std::size_t r = 0; r < B; ++r) {
-    const T* xr = x.data() + r * K;
-    T m = xr[0];
-    for (std::size_t k = 1; k < K; ++k) m = std::max(m, xr[k]);
-    T s = 0;
-    for (std::size_t k = 0; k < K; ++k) s += std::exp(xr[k] - m);
-    // (x - m) - log s, not x - (m + log s): m + log s rounds to the spacing of m (1e-3 at 1e4 in float),
-    // which would cost softmax three digits at large logits.
-    const T log_s = std::log(s);
-    for (std::size_t k = 0; k < K; ++k) out(r, k) = (xr[k] - m) - log_s;
-  }
+  over_rows(B, K, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* xr = x.data() + r * K;
+      T* o = out.data() + r * K;
+      T m;
+      const T s = exp_shift_row(xr, o, K, m);  // o is scratch here
+      // (x - m) - log s, not x - (m + log s): m + log s rounds to the spacing of m (1e-3 at 1e4 in float),
+      // which would cost softmax three digits at large logits.
+      const T log_s = std::log(s);
+      for (std::size_t k = 0; k < K; ++k) o[k] = (xr[k] - m) - log_s;
+    }
+  });
   return out;
 }
 template <class T>
@@ -88,10 +115,22 @@ Var<T> cross_entropy(const Var<T>& logits, const std::vector<std::int64_t>& targ
                  shape_str(logits.value()));
     ++n_valid;
   }
-  Mat<T> logp = log_softmax_rows(logits.value());
+  // one pass per row: m, the shifted exponentials (kept, normalised: softmax(x_r), what backward needs) and
+  // l_r = log s - (x_rt - m) = -log softmax(x_r)[t_r]
+  const Mat<T>& x = logits.value();
+  Mat<T> probs = Mat<T>::from_shape({B, K});
   Mat<T> per_row = zeros<T>(B, 1);
-  for (std::size_t r = 0; r < B; ++r)
-    if (targets[r] != ignore_index) per_row(r, 0) = -logp(r, std::size_t(targets[r]));
+  over_rows(B, K, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const T* xr = x.data() + r * K;
+      T* p = probs.data() + r * K;
+      T m;
+      const T s = exp_shift_row(xr, p, K, m);
+      const T inv_s = T(1) / s;
+      for (std::size_t k = 0; k < K; ++k) p[k] *= inv_s;
+      if (targets[r] != ignore_index) per_row(r, 0) = std::log(s) - (xr[std::size_t(targets[r])] - m);
+    }
+  });
   Mat<T> y;
   if (reduction == Reduction::None) {
     y = per_row;
@@ -103,15 +142,19 @@ Var<T> cross_entropy(const Var<T>& logits, const std::vector<std::int64_t>& targ
   }
   const T denom = reduction == Reduction::Mean ? T(std::max<std::size_t>(n_valid, 1)) : T(1);
   return make_op<T>("cross_entropy", std::move(y), {logits},
-                    [targets, ignore_index, reduction, denom, logp = std::move(logp)](Node<T>& out) {
+                    [targets, ignore_index, reduction, denom, probs = std::move(probs)](Node<T>& out) {
                       Mat<T>& dx = out.parent(0).grad;
                       const std::size_t B = dx.shape(0), K = dx.shape(1);
-                      for (std::size_t r = 0; r < B; ++r) {
-                        if (targets[r] == ignore_index) continue;
-                        const T w = reduction == Reduction::None ? out.grad(r, 0) : out.grad(0, 0) / denom;
-                        for (std::size_t k = 0; k < K; ++k) dx(r, k) += w * std::exp(logp(r, k));
-                        dx(r, std::size_t(targets[r])) -= w;
-                      }
+                      over_rows(B, K, [&](std::size_t r0, std::size_t r1) {
+                        for (std::size_t r = r0; r < r1; ++r) {
+                          if (targets[r] == ignore_index) continue;
+                          const T w = reduction == Reduction::None ? out.grad(r, 0) : out.grad(0, 0) / denom;
+                          T* d = dx.data() + r * K;
+                          const T* p = probs.data() + r * K;
+                          for (std::size_t k = 0; k < K; ++k) d[k] += w * p[k];
+                          d[std::size_t(targets[r])] -= w;
+                        }
+                      });
                     });
 }
 

@@ -6,6 +6,8 @@
 
 #include "engine/gemm.h"
 #include "engine/packed_gemm.h"
+#include "engine/parallel.h"
+#include "engine/vec_math.h"
 
 #include <cmath>
 #include <cstring>
@@ -14,85 +16,15 @@
 namespace unroll {
 
 namespace {
-// ---- activations over arrays ------------------------------------------------------------------------
-// float: 16 lanes at a time with GCC vector extensions (Cephes-style expf/tanhf polynomials, |error| < 1e-7
-// against double; measured 5x faster than libm's scalar expf/tanhf here), cloned for AVX-512, AVX2 and a
-// baseline at load time — the default build has no -march, and plain loops around std::exp do not vectorize.
-// double (gradient checks): std::exp / std::tanh.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#define UNROLL_VACT 1
-typedef float vf16 __attribute__((vector_size(64)));
-typedef int vi16 __attribute__((vector_size(64)));
-#define UNROLL_VINLINE static inline __attribute__((always_inline))
-UNROLL_VINLINE vf16 splat(float v) { return vf16{} + v; }
-UNROLL_VINLINE vf16 vexp(vf16 x) {
-  x = x < splat(-87.f) ? splat(-87.f) : x;  // e^-87 is a normal float, e^88 < FLT_MAX: no inf, no NaN
-  x = x > splat(88.f) ? splat(88.f) : x;
-  const vf16 magic = splat(12582912.f);     // 1.5·2^23: adding then subtracting it rounds to an integer
-  const vf16 n = (x * splat(1.44269504088896341f) + magic) - magic;
-  const vf16 r = x - n * splat(0.693359375f) + n * splat(2.12194440e-4f);
-  vf16 y = splat(1.9875691500E-4f);
-  y = y * r + splat(1.3981999507E-3f);
-  y = y * r + splat(8.3334519073E-3f);
-  y = y * r + splat(4.1665795894E-2f);
-  y = y * r + splat(1.6666665459E-1f);
-  y = y * r + splat(5.0000001201E-1f);
-  y = y * r * r + r + splat(1.f);
-  const vi16 e = (__builtin_convertvector(n, vi16) + 127) << 23;  // 2^n
-  return y * (vf16)e;
-}
-UNROLL_VINLINE vf16 vsigmoid(vf16 x) { return splat(1.f) / (splat(1.f) + vexp(-x)); }
-UNROLL_VINLINE vf16 vtanh(vf16 x) {  // odd polynomial below 0.625, 1 - 2/(1 + e^2|x|) with x's sign above
-  const vi16 xi = (vi16)x;
-  const vf16 ax = (vf16)(xi & 0x7fffffff);
-  const vf16 z = x * x;
-  vf16 p = splat(-5.70498872745E-3f);
-  p = p * z + splat(2.06390887954E-2f);
-  p = p * z - splat(5.37397155531E-2f);
-  p = p * z + splat(1.33314422036E-1f);
-  p = p * z - splat(3.33332819422E-1f);
-  const vf16 small = p * z * x + x;
-  const vf16 big = splat(1.f) - splat(2.f) / (splat(1.f) + vexp(splat(2.f) * ax));
-  const vf16 sbig = (vf16)(((vi16)big & 0x7fffffff) | (xi & int(0x80000000u)));
-  return ax < splat(0.625f) ? small : sbig;
-}
-template <vf16 (*F)(vf16)>
-UNROLL_VINLINE void vapply(float* p, std::size_t n) {
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    vf16 v;
-    std::memcpy(&v, p + i, sizeof v);
-    v = F(v);
-    std::memcpy(p + i, &v, sizeof v);
-  }
-  if (i < n) {
-    vf16 v = splat(0.f);
-    std::memcpy(&v, p + i, (n - i) * sizeof(float));
-    v = F(v);
-    std::memcpy(p + i, &v, (n - i) * sizeof(float));
-  }
-}
-__attribute__((target_clones("avx512f", "avx2", "default"))) void sigmoid_f32(float* p, std::size_t n) {
-  vapply<vsigmoid>(p, n);
-}
-__attribute__((target_clones("avx512f", "avx2", "default"))) void tanh_f32(float* p, std::size_t n) {
-  vapply<vtanh>(p, n);
-}
-#endif
-
+// ---- activations over arrays (float: engine/vec_math.h) ---------------------------------------------
 template <class T>
 void sigmoid_inplace(T* p, std::size_t n) {
-#ifdef UNROLL_VACT
   if constexpr (std::is_same_v<T, float>) return sigmoid_f32(p, n);
-#endif
   for (std::size_t k = 0; k < n; ++k) p[k] = T(1) / (T(1) + std::exp(-p[k]));  // e^-v = inf gives 0, not NaN
 }
 template <class T>
 void tanh_inplace(T* p, std::size_t n) {
-#ifdef UNROLL_VACT
   if constexpr (std::is_same_v<T, float>) return tanh_f32(p, n);
-#endif
   for (std::size_t k = 0; k < n; ++k) p[k] = std::tanh(p[k]);
 }
 // dst[k] = a[k] + b[k] (b may be null: a copy)
@@ -138,23 +70,25 @@ LSTMGates<T> lstm_gates_impl(const Var<T>& gi, const Var<T>* gh, const Var<T>& c
   const T* pz = gi.value().data();
   const T* ph = gh ? gh->value().data() : nullptr;
   const T* pc = c_prev.value().data();
-  for (std::size_t b = 0; b < B; ++b) {
-    const T* zr = pz + b * G;
-    const T* hr = ph ? ph + b * G : nullptr;
-    T* a = ifg.data() + b * 3 * H;
-    T* s = otc.data() + b * 2 * H;
-    T* cr = c.data() + b * H;
-    T* hh = h.data() + b * H;
-    const T* cp = pc + b * H;
-    add_into(a, zr, hr, 3 * H);                      // z_i, z_f, z_g
-    add_into(s, zr + 3 * H, hr ? hr + 3 * H : nullptr, H);  // z_o
-    sigmoid_inplace(a, 2 * H);                       // i, f
-    tanh_inplace(a + 2 * H, H);                      // g
-    sigmoid_inplace(s, H);                           // o
-    for (std::size_t j = 0; j < H; ++j) cr[j] = s[H + j] = a[H + j] * cp[j] + a[j] * a[2 * H + j];
-    tanh_inplace(s + H, H);                          // tanh(c)
-    for (std::size_t j = 0; j < H; ++j) hh[j] = s[j] * s[H + j];
-  }
+  parallel_rows(B, 60.0 * double(H), [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      const T* zr = pz + b * G;
+      const T* hr = ph ? ph + b * G : nullptr;
+      T* a = ifg.data() + b * 3 * H;
+      T* s = otc.data() + b * 2 * H;
+      T* cr = c.data() + b * H;
+      T* hh = h.data() + b * H;
+      const T* cp = pc + b * H;
+      add_into(a, zr, hr, 3 * H);                             // z_i, z_f, z_g
+      add_into(s, zr + 3 * H, hr ? hr + 3 * H : nullptr, H);  // z_o
+      sigmoid_inplace(a, 2 * H);                              // i, f
+      tanh_inplace(a + 2 * H, H);                             // g
+      sigmoid_inplace(s, H);                                  // o
+      for (std::size_t j = 0; j < H; ++j) cr[j] = s[H + j] = a[H + j] * cp[j] + a[j] * a[2 * H + j];
+      tanh_inplace(s + H, H);                                 // tanh(c)
+      for (std::size_t j = 0; j < H; ++j) hh[j] = s[j] * s[H + j];
+    }
+  });
   // c: backward  dc (complete: h's backward ran first, h being c's child)
   //   dc_prev += dc⊙f;  dz_i = dc⊙g⊙i(1-i);  dz_f = dc⊙c_prev⊙f(1-f);  dz_g = dc⊙i⊙(1-g²)  -> gi and gh
   std::vector<Var<T>> cparents{gi, c_prev};
@@ -167,24 +101,26 @@ LSTMGates<T> lstm_gates_impl(const Var<T>& gi, const Var<T>* gh, const Var<T>& c
     T* dgi = out.wants(0) ? out.parent(0).grad.data() : nullptr;
     T* dcp = out.wants(1) ? out.parent(1).grad.data() : nullptr;
     T* dgh = has_gh && out.wants(2) ? out.parent(2).grad.data() : nullptr;
-    std::vector<T> dz(3 * H);  // dz_i, dz_f, dz_g of one row: branch-free loops that vectorize
-    for (std::size_t b = 0; b < B; ++b) {
-      const T* a = ifg.data() + b * 3 * H;
-      const T* dcr = dc + b * H;
-      const T* cpr = cp + b * H;
-      if (dcp)
-        for (std::size_t j = 0; j < H; ++j) dcp[b * H + j] += dcr[j] * a[H + j];
-      if (!dgi && !dgh) continue;
-      T* d = dz.data();
-      for (std::size_t j = 0; j < H; ++j) {
-        const T i = a[j], f = a[H + j], g = a[2 * H + j], dv = dcr[j];
-        d[j] = dv * g * i * (T(1) - i);
-        d[H + j] = dv * cpr[j] * f * (T(1) - f);
-        d[2 * H + j] = dv * i * (T(1) - g * g);
+    parallel_rows(B, 20.0 * double(H), [&](std::size_t b0, std::size_t b1) {
+      std::vector<T> dz(3 * H);  // dz_i, dz_f, dz_g of one row: branch-free loops that vectorize
+      for (std::size_t b = b0; b < b1; ++b) {
+        const T* a = ifg.data() + b * 3 * H;
+        const T* dcr = dc + b * H;
+        const T* cpr = cp + b * H;
+        if (dcp)
+          for (std::size_t j = 0; j < H; ++j) dcp[b * H + j] += dcr[j] * a[H + j];
+        if (!dgi && !dgh) continue;
+        T* d = dz.data();
+        for (std::size_t j = 0; j < H; ++j) {
+          const T i = a[j], f = a[H + j], g = a[2 * H + j], dv = dcr[j];
+          d[j] = dv * g * i * (T(1) - i);
+          d[H + j] = dv * cpr[j] * f * (T(1) - f);
+          d[2 * H + j] = dv * i * (T(1) - g * g);
+        }
+        if (dgi) add_into(dgi + b * G, dgi + b * G, d, 3 * H);
+        if (dgh) add_into(dgh + b * G, dgh + b * G, d, 3 * H);
       }
-      if (dgi) add_into(dgi + b * G, dgi + b * G, d, 3 * H);
-      if (dgh) add_into(dgh + b * G, dgh + b * G, d, 3 * H);
-    }
+    });
   });
   // h: backward  dh
   //   dc += dh⊙o⊙(1 - tanh²c);  dz_o = dh⊙tanh(c)⊙o(1-o)  -> gi and gh
@@ -197,17 +133,19 @@ LSTMGates<T> lstm_gates_impl(const Var<T>& gi, const Var<T>* gh, const Var<T>& c
     T* dgi = out.wants(1) ? out.parent(1).grad.data() : nullptr;
     T* dgh = has_gh && out.wants(2) ? out.parent(2).grad.data() : nullptr;
     const T* dh = out.grad.data();
-    std::vector<T> dzo(H);
-    for (std::size_t b = 0; b < B; ++b) {
-      const T* s = otc.data() + b * 2 * H;
-      const T* dhr = dh + b * H;
-      if (dc)
-        for (std::size_t j = 0; j < H; ++j) dc[b * H + j] += dhr[j] * s[j] * (T(1) - s[H + j] * s[H + j]);
-      if (!dgi && !dgh) continue;
-      for (std::size_t j = 0; j < H; ++j) dzo[j] = dhr[j] * s[H + j] * s[j] * (T(1) - s[j]);
-      if (dgi) add_into(dgi + b * G + 3 * H, dgi + b * G + 3 * H, dzo.data(), H);
-      if (dgh) add_into(dgh + b * G + 3 * H, dgh + b * G + 3 * H, dzo.data(), H);
-    }
+    parallel_rows(B, 10.0 * double(H), [&](std::size_t b0, std::size_t b1) {
+      std::vector<T> dzo(H);
+      for (std::size_t b = b0; b < b1; ++b) {
+        const T* s = otc.data() + b * 2 * H;
+        const T* dhr = dh + b * H;
+        if (dc)
+          for (std::size_t j = 0; j < H; ++j) dc[b * H + j] += dhr[j] * s[j] * (T(1) - s[H + j] * s[H + j]);
+        if (!dgi && !dgh) continue;
+        for (std::size_t j = 0; j < H; ++j) dzo[j] = dhr[j] * s[H + j] * s[j] * (T(1) - s[j]);
+        if (dgi) add_into(dgi + b * G + 3 * H, dgi + b * G + 3 * H, dzo.data(), H);
+        if (dgh) add_into(dgh + b * G + 3 * H, dgh + b * G + 3 * H, dzo.data(), H);
+      }
+    });
   });
   return {hv, cv};
 }
@@ -235,16 +173,18 @@ Var<T> gru_gates(const Var<T>& gi, const Var<T>& gh, const Var<T>& h_prev) {
   Mat<T> y = Mat<T>::from_shape({B, H});
   Mat<T> rzn = Mat<T>::from_shape({B, 3 * H});
   const T *pi = gi.value().data(), *pg = gh.value().data(), *ph = h_prev.value().data();
-  for (std::size_t b = 0; b < B; ++b) {
-    const T *ir = pi + b * G, *gr = pg + b * G, *hr = ph + b * H;
-    T* a = rzn.data() + b * G;
-    T* yr = y.data() + b * H;
-    add_into(a, ir, gr, 2 * H);
-    sigmoid_inplace(a, 2 * H);                                                   // r, z
-    for (std::size_t j = 0; j < H; ++j) a[2 * H + j] = ir[2 * H + j] + a[j] * gr[2 * H + j];
-    tanh_inplace(a + 2 * H, H);                                                  // n
-    for (std::size_t j = 0; j < H; ++j) yr[j] = a[2 * H + j] + a[H + j] * (hr[j] - a[2 * H + j]);
-  }
+  parallel_rows(B, 50.0 * double(H), [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b) {
+      const T *ir = pi + b * G, *gr = pg + b * G, *hr = ph + b * H;
+      T* a = rzn.data() + b * G;
+      T* yr = y.data() + b * H;
+      add_into(a, ir, gr, 2 * H);
+      sigmoid_inplace(a, 2 * H);  // r, z
+      for (std::size_t j = 0; j < H; ++j) a[2 * H + j] = ir[2 * H + j] + a[j] * gr[2 * H + j];
+      tanh_inplace(a + 2 * H, H);  // n
+      for (std::size_t j = 0; j < H; ++j) yr[j] = a[2 * H + j] + a[H + j] * (hr[j] - a[2 * H + j]);
+    }
+  });
   return make_op<T>("gru_gates", std::move(y), {gi, gh, h_prev}, [rzn = std::move(rzn)](Node<T>& out) {
     const std::size_t B = out.value.shape(0), H = out.value.shape(1), G = 3 * H;
     T* dgi = out.wants(0) ? out.parent(0).grad.data() : nullptr;
@@ -253,29 +193,31 @@ Var<T> gru_gates(const Var<T>& gi, const Var<T>& gh, const Var<T>& h_prev) {
     const T* gh = out.parent(1).value.data();
     const T* hp = out.parent(2).value.data();
     const T* dy = out.grad.data();
-    for (std::size_t b = 0; b < B; ++b) {
-      const T* a = rzn.data() + b * G;
-      const T *dyr = dy + b * H, *hr = hp + b * H, *ghr = gh + b * G;
-      for (std::size_t j = 0; j < H; ++j) {
-        const T r = a[j], z = a[H + j], n = a[2 * H + j], d = dyr[j];
-        if (dh) dh[b * H + j] += d * z;
-        const T dz = d * (hr[j] - n) * z * (T(1) - z);
-        const T dn = d * (T(1) - z) * (T(1) - n * n);
-        const T dr = dn * ghr[2 * H + j] * r * (T(1) - r);
-        if (dgi) {
-          T* g = dgi + b * G;
-          g[j] += dr;
-          g[H + j] += dz;
-          g[2 * H + j] += dn;
-        }
-        if (dgh) {
-          T* g = dgh + b * G;
-          g[j] += dr;
-          g[H + j] += dz;
-          g[2 * H + j] += dn * r;
+    parallel_rows(B, 20.0 * double(H), [&](std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) {
+        const T* a = rzn.data() + b * G;
+        const T *dyr = dy + b * H, *hr = hp + b * H, *ghr = gh + b * G;
+        for (std::size_t j = 0; j < H; ++j) {
+          const T r = a[j], z = a[H + j], n = a[2 * H + j], d = dyr[j];
+          if (dh) dh[b * H + j] += d * z;
+          const T dz = d * (hr[j] - n) * z * (T(1) - z);
+          const T dn = d * (T(1) - z) * (T(1) - n * n);
+          const T dr = dn * ghr[2 * H + j] * r * (T(1) - r);
+          if (dgi) {
+            T* g = dgi + b * G;
+            g[j] += dr;
+            g[H + j] += dz;
+            g[2 * H + j] += dn;
+          }
+          if (dgh) {
+            T* g = dgh + b * G;
+            g[j] += dr;
+            g[H + j] += dz;
+            g[2 * H + j] += dn * r;
+          }
         }
       }
-    }
+    });
   });
 }
 

@@ -26,10 +26,27 @@ void parallel_parts(std::size_t max_parts, const std::function<void(std::size_t 
 // the half it saves (2^18 flops are ~2 µs on one core).
 constexpr double kParallelMinFlops = double(1 << 18);
 
+// fn(r0, r1) over the rows [0, rows) of a row-wise pass, split into one block of whole rows per thread when
+// rows · flops_per_row reaches kParallelMinFlops (each row is computed by one thread, as on one thread).
+template <class F>
+void parallel_rows(std::size_t rows, double flops_per_row, F&& fn);
+
 // [lo, hi) of part `part` of `parts` over n items, in blocks of `align` items (the last part takes the rest).
 struct Range {
   std::size_t lo, hi;
 };
 Range part_range(std::size_t n, std::size_t part, std::size_t parts, std::size_t align = 1);
+
+template <class F>
+void parallel_rows(std::size_t rows, double flops_per_row, F&& fn) {
+  if (rows > 1 && threads() > 1 && double(rows) * flops_per_row >= kParallelMinFlops) {
+    parallel_parts(std::size_t(threads()), [&](std::size_t p, std::size_t parts) {
+      const Range r = part_range(rows, p, parts);
+      if (r.hi > r.lo) fn(r.lo, r.hi);
+    });
+  } else {
+    fn(std::size_t(0), rows);
+  }
+}
 
 }  // namespace unroll

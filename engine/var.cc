@@ -1,6 +1,8 @@
 // engine/var.cc — the tape: node lifetime, make_op, iterative topological sort, backward, modes.
 #include "engine/var.h"
 
+#include "engine/parallel.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <malloc.h>
@@ -152,6 +154,26 @@ std::vector<Node<T>*> topo_order(Node<T>* root) {
   return order;
 }
 
+namespace {
+// Zero the gradient buffers of a backward pass (about as many floats as the forward pass made), split by
+// element count across the engine's threads when there are enough of them to pay for the hand-off.
+template <class T>
+void zero_grads(const std::vector<Node<T>*>& nodes, std::size_t total) {
+  // two halves of the elements; parallel_rows runs them on two threads or both on this one
+  parallel_rows(2, double(total) / 2, [&](std::size_t p0, std::size_t p1) {
+    for (std::size_t part = p0; part < p1; ++part) {
+      const std::size_t lo = total * part / 2, hi = total * (part + 1) / 2;
+      std::size_t at = 0;
+      for (Node<T>* n : nodes) {  // a node belongs to the part its first element falls in
+        const std::size_t size = n->grad.size();
+        if (at >= lo && at < hi) std::fill_n(n->grad.data(), size, T(0));
+        at += size;
+      }
+    }
+  });
+}
+}  // namespace
+
 template <class T>
 void Var<T>::backward() const {
   UNROLL_CHECK(node_ && value().size() == 1,
@@ -171,14 +193,19 @@ void Var<T>::backward(const Mat<T>& seed) const {
                node_->op, shape_str(value()));
   std::vector<Node<T>*> order = topo_order(node_.get());
   // Intermediate gradients restart from zero on every pass; leaf gradients accumulate (zero_grad clears them).
+  std::vector<Node<T>*> to_zero;
+  std::size_t zero_total = 0;
   for (Node<T>* n : order) {
     if (!n->requires_grad) continue;
     if (n->grad.shape() != n->value.shape()) {
-      n->grad = zeros<T>(n->value.shape(0), n->value.shape(1));
+      n->grad = Mat<T>::from_shape({n->value.shape(0), n->value.shape(1)});  // zeroed below
       n->grad_rows.clear();
       n->grad_rows_dense = false;
+      to_zero.push_back(n);
+      zero_total += n->grad.size();
     } else if (n->backward_fn) {  // a second pass over the same graph: reuse the buffer
-      std::fill(n->grad.begin(), n->grad.end(), T(0));
+      to_zero.push_back(n);
+      zero_total += n->grad.size();
     }
     // A sparse_grad leaf reached by anything but a row-writing op (as its input 0) may get any row.
     for (std::size_t i = 0; i < n->parents.size(); ++i) {
@@ -186,6 +213,7 @@ void Var<T>::backward(const Mat<T>& seed) const {
       if (p->sparse_grad && p->requires_grad && !(i == 0 && n->rows_backward)) p->grad_rows_dense = true;
     }
   }
+  zero_grads(to_zero, zero_total);
   node_->grad += seed;
   const bool anomaly = g_anomaly;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {

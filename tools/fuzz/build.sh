@@ -10,6 +10,6 @@ mkdir -p "$out"
 ${CXX:-clang++} -std=c++20 -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DXTENSOR_ENABLE_ASSERT \
   -I"$root" \
-  "$here/fuzz_checkpoint_loader.cc" "$root/nn/safetensors.cc" "$root/nn/checkpoint.cc" "$root/engine/var.cc" \
+  "$here/fuzz_checkpoint_loader.cc" "$root/nn/safetensors.cc" "$root/nn/checkpoint.cc" "$root/engine/var.cc" "$root/engine/parallel.cc" \
   -lfmt -o "$out/fuzz_checkpoint_loader"
 echo "built $out/fuzz_checkpoint_loader"

@@ -40,7 +40,7 @@ CXX=${CXX:-clang++}
 flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -DXTENSOR_ENABLE_ASSERT -I"$root")
 data_src=(utf8 common brown sentiment fortunes vocab tokenize batching)
-engine_src=(engine/var.cc nn/safetensors.cc nn/checkpoint.cc nn/optim.cc nn/optim_rules.cc nn/clip.cc nn/gradflow.cc)
+engine_src=(engine/var.cc engine/parallel.cc nn/safetensors.cc nn/checkpoint.cc nn/optim.cc nn/optim_rules.cc nn/clip.cc nn/gradflow.cc)
 
 sources_of() {
   case $1 in
