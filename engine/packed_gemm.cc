@@ -134,13 +134,19 @@ void gemm_packed(std::size_t M, const float* A, std::size_t lda, const PackedWei
   UNROLL_CHECK(p0 <= p1 && p1 <= panels, "gemm_packed: panels [{}, {}) of {}", p0, p1, panels);
   const bool avx512 = g_has_avx512 && g_kernel.load(std::memory_order_relaxed) == PackedKernel::Auto;
   const bool acc = beta != 0.0f;
-  for (std::size_t p = p0; p < p1; ++p) {
-    const std::size_t j0 = p * PackedWeight::kPanel, w = std::min(PackedWeight::kPanel, N - j0);
-    const float* P = B.panel(p);
-    for (std::size_t m = 0; m < M; m += kMR) {
-      const std::size_t mr = std::min<std::size_t>(kMR, M - m);
-      const Kernel kern = avx512 ? avx512_kernel(mr) : portable_kernel(mr);
-      kern(K, A + m * lda, lda, P, C + m * ldc + j0, ldc, acc, w);
+  // Row blocks of A small enough to stay in L2 (~128 KB) while every panel passes over them; a panel (K·32
+  // floats) stays in L1/L2 while the 8-row kernels of one block pass over it.
+  const std::size_t mb = std::max<std::size_t>(kMR, (32768 / std::max<std::size_t>(K, 1)) / kMR * kMR);
+  for (std::size_t m0 = 0; m0 < M; m0 += mb) {
+    const std::size_t m1 = std::min(M, m0 + mb);
+    for (std::size_t p = p0; p < p1; ++p) {
+      const std::size_t j0 = p * PackedWeight::kPanel, w = std::min(PackedWeight::kPanel, N - j0);
+      const float* P = B.panel(p);
+      for (std::size_t m = m0; m < m1; m += kMR) {
+        const std::size_t mr = std::min<std::size_t>(kMR, m1 - m);
+        const Kernel kern = avx512 ? avx512_kernel(mr) : portable_kernel(mr);
+        kern(K, A + m * lda, lda, P, C + m * ldc + j0, ldc, acc, w);
+      }
     }
   }
 }
