@@ -114,7 +114,10 @@ void gemm_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T
                M, N, K, lda, ldb, ldc, kMax);
   // Large products: one block of C per thread, split along its longer side into whole rows or columns (no
   // entry is shared between threads; each block is an ordinary one-thread BLAS call).
-  if (threads() > 1 && 2.0 * double(M) * double(N) * double(K) >= kParallelMinFlops) {
+  // (a matrix-vector product is bound by reading the matrix, ~10x slower a flop: the elementwise threshold;
+  // split, each core also keeps its half of a weight in its own L2 from one sampling step to the next)
+  const double min_flops = M == 1 || N == 1 ? kParallelMinFlops : kParallelMinGemmFlops;
+  if (threads() > 1 && 2.0 * double(M) * double(N) * double(K) >= min_flops) {
     parallel_parts(std::size_t(threads()), [&](std::size_t p, std::size_t parts) {
       if (N >= M) {
         const Range r = part_range(N, p, parts, 16);

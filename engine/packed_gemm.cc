@@ -122,7 +122,7 @@ void gemm_packed(std::size_t M, const float* A, std::size_t lda, const PackedWei
   UNROLL_CHECK(beta == 0.0f || beta == 1.0f, "gemm_packed: beta must be 0 or 1, got {}", beta);
   const std::size_t K = B.K(), N = B.N(), panels = (N + PackedWeight::kPanel - 1) / PackedWeight::kPanel;
   if (p0 == 0 && p1 == 0) {  // the whole product: split the panels across the engine's threads when it pays
-    if (threads() > 1 && panels > 1 && 2.0 * double(M) * double(N) * double(K) >= kParallelMinFlops) {
+    if (threads() > 1 && panels > 1 && 2.0 * double(M) * double(N) * double(K) >= kParallelMinGemmFlops) {
       parallel_parts(std::size_t(threads()), [&](std::size_t part, std::size_t parts) {
         const Range r = part_range(panels, part, parts);
         if (r.hi > r.lo) gemm_packed(M, A, lda, B, beta, C, ldc, r.lo, r.hi);

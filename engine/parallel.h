@@ -22,9 +22,11 @@ int threads();
 // when all are done; an exception thrown by any part is rethrown here (the first one, after all parts ended).
 void parallel_parts(std::size_t max_parts, const std::function<void(std::size_t part, std::size_t parts)>& fn);
 
-// Work this large (flops) is worth splitting across the threads: below it the hand-off (~1 µs) costs more than
-// the half it saves (2^18 flops are ~2 µs on one core).
+// Work this large is worth splitting across the threads: below it the hand-off (~1 µs) costs more than the
+// half it saves. Elementwise passes count "flops" as their measured time in flop units (~2^18 is ~2 µs on one
+// core); GEMM counts real flops, which run ~10x faster (2^21 flops at ~150 GF/s is ~14 µs).
 constexpr double kParallelMinFlops = double(1 << 18);
+constexpr double kParallelMinGemmFlops = double(1 << 21);
 
 // fn(r0, r1) over the rows [0, rows) of a row-wise pass, split into one block of whole rows per thread when
 // rows · flops_per_row reaches kParallelMinFlops (each row is computed by one thread, as on one thread).
