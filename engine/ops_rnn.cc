@@ -269,32 +269,52 @@ Var<T> affine(const char* op, const Var<T>& x, const Var<T>& W, const std::vecto
   const std::size_t N = x.rows(), O = W.rows();
   std::vector<Var<T>> parents{x, W};
   Mat<T> y = Mat<T>::from_shape({N, O});
-  T beta = T(0);
+  std::vector<T> bias;  // Σ of the biases (b_ih + b_hh), broadcast to every row before the GEMM adds x·Wᵀ
   for (const auto& b : biases) {
     if (!b.defined()) continue;
     UNROLL_CHECK(b.rows() == 1 && b.cols() == O, "{}: weight is {}, bias is {} (want weight [out, in], bias [1, out])",
                  op, shape_str(W.value()), shape_str(b.value()));
     const T* pb = b.value().data();
-    if (beta == T(0))
-      for (std::size_t r = 0; r < N; ++r) std::memcpy(y.data() + r * O, pb, O * sizeof(T));
+    if (bias.empty())
+      bias.assign(pb, pb + O);
     else
-      for (std::size_t r = 0; r < N; ++r)
-        for (std::size_t c = 0; c < O; ++c) y.data()[r * O + c] += pb[c];
-    beta = T(1);
+      for (std::size_t c = 0; c < O; ++c) bias[c] += pb[c];
     parents.push_back(b);
   }
-  gemm(Trans::N, Trans::T, T(1), x.value(), W.value(), beta, y, op);
+  if (!bias.empty())
+    parallel_rows(N, 4.0 * double(O), [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t r = r0; r < r1; ++r) std::memcpy(y.data() + r * O, bias.data(), O * sizeof(T));
+    });
+  gemm(Trans::N, Trans::T, T(1), x.value(), W.value(), bias.empty() ? T(0) : T(1), y, op);
   return make_op<T>(op, std::move(y), std::move(parents), [op](Node<T>& out) {
     if (out.wants(0)) gemm(Trans::N, Trans::N, T(1), out.grad, out.parent(1).value, T(1), out.parent(0).grad, op);
     if (out.wants(1)) gemm(Trans::T, Trans::N, T(1), out.grad, out.parent(0).value, T(1), out.parent(1).grad, op);
     const std::size_t N = out.grad.shape(0), O = out.grad.shape(1);
+    bool any_bias = false;
+    for (std::size_t k = 2; k < out.parents.size(); ++k) any_bias = any_bias || out.wants(k);
+    if (!any_bias) return;
+    // db = Σ_rows dY once for every bias: each part sums its rows, the parts are added in part order (the same
+    // numbers for a given thread count)
+    const bool split = threads() > 1 && N > 1 && 2.0 * double(N) * double(O) >= kParallelMinFlops;
+    const std::size_t parts = split ? std::size_t(threads()) : 1;
+    std::vector<T> partial(parts * O, T(0));
+    const auto sum_part = [&](std::size_t p, std::size_t np) {
+      const Range rows = part_range(N, p, np);
+      T* acc = partial.data() + p * O;
+      for (std::size_t r = rows.lo; r < rows.hi; ++r) {
+        const T* dy = out.grad.data() + r * O;
+        for (std::size_t c = 0; c < O; ++c) acc[c] += dy[c];
+      }
+    };
+    if (split)
+      parallel_parts(parts, sum_part);
+    else
+      sum_part(0, 1);
     for (std::size_t k = 2; k < out.parents.size(); ++k) {
       if (!out.wants(k)) continue;
       T* db = out.parent(k).grad.data();
-      for (std::size_t r = 0; r < N; ++r) {
-        const T* dy = out.grad.data() + r * O;
-        for (std::size_t c = 0; c < O; ++c) db[c] += dy[c];
-      }
+      for (std::size_t p = 0; p < parts; ++p)
+        for (std::size_t c = 0; c < O; ++c) db[c] += partial[p * O + c];
     }
   });
 }
