@@ -1,8 +1,10 @@
 // tests/test_parallel.cc — engine/parallel.h, the engine's one thread pool: every part runs exactly once, an
 // exception in any part reaches the caller after all parts ended, nested calls and a second user thread run
 // serially (no deadlock), resizing works in both directions, part_range tiles [0, n); and the products that
-// use it (engine/gemm.cc's split, gemm_packed's panels) give the one-thread numbers at 2 threads.
+// use it (engine/gemm.cc's split, gemm_packed's panels, the row-split gate kernels, cross_entropy, split_rows,
+// the projections and the gradient zero-fill) give the one-thread numbers at 2 threads, at sizes that split.
 #include "engine/gemm.h"
+#include "engine/ops_rnn.h"
 #include "engine/packed_gemm.h"
 #include "engine/parallel.h"
 #include "tests/op_test_helpers.h"
@@ -129,6 +131,44 @@ TEST_CASE("gemm and gemm_packed at 2 threads equal the one-thread products") {
   set_threads(2);
   gemm_packed(32, A.data(), 256, P, 0.0f, C2.data(), 1024);
   CHECK(max_abs_diff(C1, C2) == 0.0);  // the same kernel on the same panels: bitwise
+}
+
+TEST_CASE("the row-split ops at 2 threads give the one-thread values and gradients") {
+  ThreadsGuard guard;
+  // sizes above every split threshold: B = 32, H = 256 (an LSTM's [32, 1024] gates), a [64, 3000] softmax
+  const std::size_t B = 32, H = 256, T = 3, V = 3000;
+  auto run = [&](int n) {
+    set_threads(n);
+    VarF W_ih = parameter(randn<float>(4 * H, 16, 1)), b_ih = parameter(randn<float>(1, 4 * H, 2));
+    VarF W_hh = parameter(scale(constant(randn<float>(4 * H, H, 3)), 0.05f).value());
+    VarF b_hh = parameter(randn<float>(1, 4 * H, 4));
+    VarF Wg = parameter(randn<float>(3 * H, H, 5)), Wr = parameter(randn<float>(H, H, 6));
+    VarF x = parameter(randn<float>(T * B, 16, 7)), dec = parameter(scale(constant(randn<float>(V, H, 8)), 0.1f).value());
+    std::vector<VarF> gis = project_steps(x, W_ih, {b_ih, b_hh}, T);
+    RecurrentProjection<float> proj(W_hh, VarF());
+    VarF h = constant(zeros<float>(B, H)), c = constant(zeros<float>(B, H)), loss = constant(zeros<float>(1, 1));
+    std::vector<std::int64_t> targets(2 * B);
+    for (std::size_t i = 0; i < targets.size(); ++i) targets[i] = std::int64_t((i * 37) % V);
+    for (std::size_t t = 0; t < T; ++t) {
+      LSTMGates<float> s = lstm_gates(gis[t], proj(h), c);
+      VarF g = gru_gates(cols(gis[t], 0, 3 * H), matmul_nt(s.h, Wg), s.h);   // GRU gates on the LSTM output
+      VarF r = rnn_gates(cols(gis[t], 0, H), matmul_nt(g, Wr));              // and an RNN step on that
+      VarF logits = linear_fused(concat_rows(std::vector<VarF>{g, r}), dec, VarF());
+      loss = loss + cross_entropy(logits, targets);
+      h = s.h;
+      c = s.c;
+    }
+    loss.backward();
+    std::vector<Mat<float>> out{loss.value(), W_ih.grad(), b_ih.grad(), W_hh.grad(), b_hh.grad(), Wg.grad(),
+                                Wr.grad(), x.grad(), dec.grad()};
+    return out;
+  };
+  const std::vector<Mat<float>> one = run(1), two = run(2);
+  for (std::size_t k = 0; k < one.size(); ++k) {
+    CAPTURE(k);
+    const double tol = 1e-5 * (1.0 + double(xt::amax(xt::abs(one[k]))()));  // block sums may round differently
+    CHECK(max_abs_diff(one[k], two[k]) <= tol);
+  }
 }
 
 }  // TEST_SUITE

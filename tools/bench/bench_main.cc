@@ -295,7 +295,8 @@ int main(int argc, char** argv) {
   }
 
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
-  std::printf("machine: %s, %d BLAS threads, OpenBLAS core %s, OPENBLAS_CORETYPE=%s, %s clock\n",
+  std::printf("machine: %s, %d engine threads (OpenBLAS single-threaded inside), OpenBLAS core %s, "
+              "OPENBLAS_CORETYPE=%s, %s clock\n",
               cpu_model().c_str(), blas_threads(), openblas_get_corename(), coretype ? coretype : "(unset)",
               o.clock.c_str());
   const BigSgemm big = big_sgemm_gflops(std::max(o.runs, 5), o.threads);
