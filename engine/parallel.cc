@@ -30,8 +30,8 @@ namespace {
 
 constexpr int kSpin = 4000;  // pause instructions before a worker sleeps (~0.1-0.5 ms; a step's gap is microseconds)
 
-thread_local bool t_in_part = false;
-std::atomic<int> g_threads{0};  // what threads() answers (0 until the pool is first made)  // this thread is running a part: nested calls run serially
+thread_local bool t_in_part = false;  // this thread is running a part: nested calls run serially
+std::atomic<int> g_threads{0};         // what threads() answers (0 until the pool is first made)
 
 class Pool {
  public:
@@ -149,6 +149,7 @@ class Pool {
 
 void set_threads(int n) {
   if (n < 1) throw std::invalid_argument("set_threads: the engine needs at least 1 thread, got " + std::to_string(n));
+  if (t_in_part) throw std::logic_error("set_threads: called from inside a parallel part (resize between jobs)");
   Pool& p = Pool::get();
   if (p.size() != n) p.resize(n);
 }

@@ -14,7 +14,8 @@
 namespace unroll {
 
 // Threads the engine uses, the caller included (1 = everything on the calling thread). Default: the number
-// of cores, at most 2 unless set. set_threads(n) with n < 1 throws std::invalid_argument.
+// of cores, at most 2 unless set. set_threads(n) with n < 1 throws std::invalid_argument; from inside a parallel
+// part it throws std::logic_error (the pool is resized between jobs only).
 void set_threads(int n);
 int threads();
 

@@ -71,6 +71,10 @@ TEST_CASE("parallel_parts: an exception in a part is rethrown after all parts en
   });
   CHECK(inner == 2 * 2);
   CHECK_THROWS_WITH_AS(set_threads(0), doctest::Contains("at least 1 thread, got 0"), std::invalid_argument);
+  // resizing from inside a part would wait on the job it is part of: refused, and the pool keeps working
+  CHECK_THROWS_WITH_AS(parallel_parts(2, [](std::size_t, std::size_t) { set_threads(1); }),
+                       doctest::Contains("inside a parallel part"), std::logic_error);
+  CHECK(threads() == 2);
 }
 
 TEST_CASE("parallel_parts: two user threads at once both finish with every part run") {
