@@ -121,15 +121,26 @@ void gemm_packed(std::size_t M, const float* A, std::size_t lda, const PackedWei
   UNROLL_CHECK(!B.empty(), "gemm_packed: the weight was never packed");
   UNROLL_CHECK(beta == 0.0f || beta == 1.0f, "gemm_packed: beta must be 0 or 1, got {}", beta);
   const std::size_t K = B.K(), N = B.N(), panels = (N + PackedWeight::kPanel - 1) / PackedWeight::kPanel;
-  if (p0 == 0 && p1 == 0) {  // the whole product: split the panels across the engine's threads when it pays
-    if (threads() > 1 && panels > 1 && 2.0 * double(M) * double(N) * double(K) >= kParallelMinGemmFlops) {
-      parallel_parts(std::size_t(threads()), [&](std::size_t part, std::size_t parts) {
-        const Range r = part_range(panels, part, parts);
-        if (r.hi > r.lo) gemm_packed(M, A, lda, B, beta, C, ldc, r.lo, r.hi);
-      });
-      return;
-    }
+  if (p0 == 0 && p1 == 0) {  // the whole product: split across the engine's threads when it pays
     p1 = panels;
+    if (threads() > 1 && 2.0 * double(M) * double(N) * double(K) >= kParallelMinGemmFlops) {
+      // By rows when there are two 8-row blocks or more: a recurrence's gate kernels split the batch by rows
+      // the same way (parallel_rows), so each thread's rows of h, the gates and c stay in its own core's cache
+      // from step to step, and each core streams the whole packed weight from its own L2. Else by panels.
+      const bool by_rows = M >= std::size_t(2 * kMR);
+      if (by_rows || panels > 1) {
+        parallel_parts(std::size_t(threads()), [&](std::size_t part, std::size_t parts) {
+          if (by_rows) {
+            const Range r = part_range(M, part, parts, std::size_t(kMR));
+            if (r.hi > r.lo) gemm_packed(r.hi - r.lo, A + r.lo * lda, lda, B, beta, C + r.lo * ldc, ldc, 0, panels);
+          } else {
+            const Range r = part_range(panels, part, parts);
+            if (r.hi > r.lo) gemm_packed(M, A, lda, B, beta, C, ldc, r.lo, r.hi);
+          }
+        });
+        return;
+      }
+    }
   }
   UNROLL_CHECK(p0 <= p1 && p1 <= panels, "gemm_packed: panels [{}, {}) of {}", p0, p1, panels);
   const bool avx512 = g_has_avx512 && g_kernel.load(std::memory_order_relaxed) == PackedKernel::Auto;
