@@ -47,6 +47,10 @@ template <class T> Var<T> linear_fused(const Var<T>& x, const Var<T>& W, const V
 // float64; the sum over steps is just ordered differently). Make one per layer and direction per forward
 // pass; steps may have different batch sizes. How: a "recurrent_weight_grad" node whose parents are W_hh
 // and b_hh is a parent of every step node, so backward reaches it after all of them.
+// float: from the second step on, the products run against W_hh packed once (engine/packed_gemm.h: forward at
+// the second step, backward at the first backward step), so W_hh must not change while the projection is in use
+// (between its forward and backward, as PyTorch's version counter enforces). A one-step projection (sampling)
+// and one-row steps (batch 1: a gemv) never pack; double always goes through gemm.
 template <class T>
 class RecurrentProjection {
  public:
