@@ -322,7 +322,9 @@ int main(int argc, char** argv) {
 
   std::printf("\n%-13s %12s %12s %12s %7s %9s %7s\n", "row", lib ? "lib tok/s" : "", fused ? "fused tok/s" : "",
               o.vs_torch ? "torch tok/s" : "", o.vs_torch ? "ratio" : "", "GEMM GF/s", "% peak");
-  nlohmann::json js = {{"big_sgemm_gflops", peak}, {"big_sgemm_engine_gflops", big.engine}, {"big_sgemm_openblas_gflops", big.openblas}, {"cpu", cpu_model()}, {"threads", o.threads}, {"clock", o.clock}, {"rows", {}}};
+  nlohmann::json js = {{"big_sgemm_gflops", peak},         {"big_sgemm_engine_gflops", big.engine},
+                       {"big_sgemm_openblas_gflops", big.openblas}, {"cpu", cpu_model()},
+                       {"threads", o.threads}, {"clock", o.clock}, {"rows", {}}};
   for (const auto& row : o.rows) {
     const RowResult& best = fused ? rf[row] : rl[row];
     const double ours = std::max(lib ? rl[row].tok_s : 0.0, fused ? rf[row].tok_s : 0.0);
