@@ -12,6 +12,8 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <new>
+#include <pthread.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -84,6 +86,25 @@ class Pool {
     const unsigned hw = std::thread::hardware_concurrency();
     const int n = int(std::clamp(hw == 0 ? 1u : hw, 1u, 2u));
     resize(n);
+    pthread_atfork(nullptr, nullptr, [] { Pool::get().after_fork_child(); });
+  }
+
+  // A forked child has only the thread that called fork: the workers are gone. Forget them (their std::thread
+  // objects are leaked on purpose: joining or destroying them would wait for, or abort on, threads that do not
+  // exist here), make the locks anew (another thread may have held one at the fork) and run on one thread;
+  // set_threads(n) in the child makes new workers.
+  void after_fork_child() {
+    new std::vector<std::thread>(std::move(workers_));  // leaked: see above
+    workers_ = std::vector<std::thread>();
+    new (&use_) std::mutex;
+    new (&sleep_) std::mutex;
+    new (&asleep_) std::condition_variable;
+    new (&error_mutex_) std::mutex;
+    sleepers_.store(0);
+    pending_.store(0);
+    stop_.store(false);
+    target_.store(1);
+    g_threads.store(1);
   }
 
   void work(std::size_t index, std::uint64_t seen) {

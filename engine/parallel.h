@@ -5,7 +5,8 @@
 // The caller runs part 0 itself; the workers spin briefly for the next job (the per-step products of a
 // recurrence come every few microseconds) and then sleep on a futex, so an idle pool costs nothing.
 // Nested calls (a parallel part that calls a parallel op) and calls from a second user thread while the pool
-// is busy run their parts one after another on the calling thread: same results, no deadlock.
+// is busy run their parts one after another on the calling thread: same results, no deadlock. A forked child
+// starts with threads() = 1 (the workers do not survive fork); set_threads(n) there makes new ones.
 #pragma once
 
 #include <cstddef>

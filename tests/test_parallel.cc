@@ -10,8 +10,12 @@
 #include "tests/op_test_helpers.h"
 
 #include <atomic>
+#include <csignal>
 #include <stdexcept>
 #include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace unroll;
 using namespace unroll::test;
@@ -88,6 +92,38 @@ TEST_CASE("parallel_parts: two user threads at once both finish with every part 
   other.join();
   CHECK(a == 5000L * 3);
   CHECK(b == 5000L * 3);
+}
+
+TEST_CASE("parallel_parts: a forked child runs on one thread, then on new workers, without hanging") {
+  ThreadsGuard guard;
+  set_threads(2);
+  parallel_parts(2, [](std::size_t, std::size_t) {});  // the workers exist and have run a job
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // the child: no doctest checks here, the exit code says it
+    bool ok = threads() == 1;
+    std::atomic<int> ran{0};
+    parallel_parts(2, [&](std::size_t, std::size_t) { ran++; });
+    ok = ok && ran == 1;
+    set_threads(2);
+    ran = 0;
+    parallel_parts(2, [&](std::size_t, std::size_t) { ran++; });
+    ok = ok && ran == 2 && threads() == 2;
+    _exit(ok ? 0 : 1);
+  }
+  int status = -1;
+  for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);  // up to 10 s
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL("the forked child hung in the pool");
+  }
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  // and the parent's pool still works
+  std::atomic<int> ran{0};
+  parallel_parts(2, [&](std::size_t, std::size_t) { ran++; });
+  CHECK(ran == 2);
 }
 
 TEST_CASE("part_range: the parts tile 0..n in aligned blocks") {
