@@ -17,4 +17,6 @@ engine=(engine/parallel.cc engine/gemm.cc engine/packed_gemm.cc engine/var.cc en
 "$CXX" -std=c++20 -O1 -g -fsanitize=thread -I. -DUNROLL_SOURCE_DIR="\"$PWD\"" -DUNROLL_BINARY_DIR="\"$PWD/$out\"" \
   tests/main.cc tests/test_parallel.cc tests/test_packed_gemm.cc "${engine[@]}" "$out/vec_math.o" \
   -lopenblas -lfmt -lpthread -o "$out/tsan_tests"
-TSAN_OPTIONS="halt_on_error=1 exitcode=66" setarch "$(uname -m)" -R "$out/tsan_tests"
+# The fork test is left out: TSan does not support starting threads in the child of a multi-threaded fork
+# (it exits 66 there by design); the suite runs it without TSan.
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" setarch "$(uname -m)" -R "$out/tsan_tests" --test-case-exclude="*forked child*"
