@@ -141,9 +141,10 @@ TEST_CASE("every optimizer gives bitwise the same weights, state and gradients w
 
 TEST_CASE("lazy sparse_rows against dense: touched rows agree, untouched rows stay bitwise as they were") {
   const std::vector<std::int64_t> ids{4, 17, 4, 33};  // the same rows every step
-  for (std::size_t k = 0; k < configs(false).size(); ++k) {
-    const Config& dense_c = configs(false)[k];
-    const Config& lazy_c = configs(true)[k];
+  const std::vector<Config> dense_configs = configs(false), lazy_configs = configs(true);  // outlive the refs
+  for (std::size_t k = 0; k < dense_configs.size(); ++k) {
+    const Config& dense_c = dense_configs[k];
+    const Config& lazy_c = lazy_configs[k];
     CAPTURE(dense_c.name);
     Tiny<float> d, l;
     const Mat<float> before = l.emb.weight().value();
