@@ -234,3 +234,20 @@ TEST_CASE("word LM: bad options are refused by name") {
   o.dropout = -0.1;
   CHECK(message(o).find("dropout") != std::string::npos);
 }
+
+TEST_CASE("word LM: the full preset is the model card's measured run") {
+  const WordLmOptions o = preset_options("full");
+  CHECK_NOTHROW(validate(o));
+  CHECK(o.embed == 128);
+  CHECK(o.hidden == 512);
+  CHECK(o.layers == 2);
+  CHECK(o.batch == 32);
+  CHECK(o.seq_len == 35);
+  CHECK(o.lr == 2e-3);
+  CHECK(o.clip == 5.0);
+  CHECK(o.dropout == 0.4);
+  CHECK(o.plateau_decay == 0.5);
+  CHECK(o.eval_every == 435);
+  CHECK(o.epochs == 14);
+  CHECK(o.time_limit == 0);
+}

@@ -42,8 +42,12 @@ data::BrownCorpus load_corpus(const WordLmOptions& o) {
 
 WordLmOptions preset_options(const std::string& name) {
   WordLmOptions o;
-  if (name == "full") {
+  if (name == "full") {  // the measured run of the card: dropout 0.4, lr halved when dev does not improve
     o.time_limit = 0;
+    o.dropout = 0.4;
+    o.plateau_decay = 0.5;
+    o.eval_every = 435;
+    o.epochs = 14;
   } else if (name == "demo") {
     o.hidden = 256;
     o.layers = 1;

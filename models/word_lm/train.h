@@ -49,7 +49,8 @@ struct WordLmOptions {
   bool quiet = false;
 };
 
-// "full" (2x512, emb 128, the PyTorch reference's shape), "demo" (1x256, at most 10 minutes), "tiny" (tests).
+// "full" (2x512, emb 128, the PyTorch reference's shape; dropout 0.4, plateau decay 0.5, dev every 435 steps, at
+// most 14 epochs), "demo" (1x256, at most 10 minutes), "tiny" (tests).
 WordLmOptions preset_options(const std::string& name);
 // Throws std::invalid_argument naming the first bad field.
 void validate(const WordLmOptions& o);
