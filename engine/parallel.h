@@ -1,9 +1,9 @@
 // engine/parallel.h — the engine's one thread pool. On a 2-core machine two pools (BLAS threads plus our own)
 // oversubscribe the cores and run several times slower, so there is exactly one: this one. OpenBLAS runs
 // single-threaded inside it (engine/gemm.cc splits a large product into blocks, one per thread), and the
-// packed per-step products and the gate kernels split their columns or rows the same way.
+// packed per-step products and the gate kernels split the batch rows the same way.
 // The caller runs part 0 itself; the workers spin briefly for the next job (the per-step products of a
-// recurrence come every few microseconds) and then sleep on a futex, so an idle pool costs nothing.
+// recurrence come every few microseconds) and then sleep on a condition variable: an idle pool costs nothing.
 // Nested calls (a parallel part that calls a parallel op) and calls from a second user thread while the pool
 // is busy run their parts one after another on the calling thread: same results, no deadlock. A forked child
 // starts with threads() = 1 (the workers do not survive fork); set_threads(n) there makes new ones.
