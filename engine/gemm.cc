@@ -118,19 +118,16 @@ void gemm_raw(Trans ta, Trans tb, std::size_t M, std::size_t N, std::size_t K, T
   // split, each core also keeps its half of a weight in its own L2 from one sampling step to the next)
   const double min_flops = M == 1 || N == 1 ? kParallelMinFlops : kParallelMinGemmFlops;
   if (threads() > 1 && 2.0 * double(M) * double(N) * double(K) >= min_flops) {
-    parallel_parts(std::size_t(threads()), [&](std::size_t p, std::size_t parts) {
-      if (N >= M) {
-        const Range r = part_range(N, p, parts, 16);
-        if (r.hi > r.lo)
-          blas_block(ta, tb, M, r.hi - r.lo, K, alpha, A, lda, tb == Trans::N ? B + r.lo : B + r.lo * ldb, ldb,
-                     beta, C + r.lo, ldc);
-      } else {
-        const Range r = part_range(M, p, parts, 8);
-        if (r.hi > r.lo)
-          blas_block(ta, tb, r.hi - r.lo, N, K, alpha, ta == Trans::N ? A + r.lo * lda : A + r.lo, lda, B, ldb,
-                     beta, C + r.lo * ldc, ldc);
-      }
-    });
+    if (N >= M)
+      parallel_ranges(N, 16, [&](std::size_t lo, std::size_t hi) {
+        blas_block(ta, tb, M, hi - lo, K, alpha, A, lda, tb == Trans::N ? B + lo : B + lo * ldb, ldb, beta, C + lo,
+                   ldc);
+      });
+    else
+      parallel_ranges(M, 8, [&](std::size_t lo, std::size_t hi) {
+        blas_block(ta, tb, hi - lo, N, K, alpha, ta == Trans::N ? A + lo * lda : A + lo, lda, B, ldb, beta,
+                   C + lo * ldc, ldc);
+      });
     return;
   }
   blas_block(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

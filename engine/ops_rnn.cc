@@ -295,7 +295,7 @@ Var<T> affine(const char* op, const Var<T>& x, const Var<T>& W, const std::vecto
     if (!any_bias) return;
     // db = Σ_rows dY once for every bias: each part sums its rows, the parts are added in part order (the same
     // numbers for a given thread count)
-    const bool split = threads() > 1 && N > 1 && 2.0 * double(N) * double(O) >= kParallelMinFlops;
+    const bool split = worth_splitting(N, 2.0 * double(O));
     const std::size_t parts = split ? std::size_t(threads()) : 1;
     std::vector<T> partial(parts * O, T(0));
     const auto sum_part = [&](std::size_t p, std::size_t np) {

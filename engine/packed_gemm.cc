@@ -128,16 +128,15 @@ void gemm_packed(std::size_t M, const float* A, std::size_t lda, const PackedWei
       // the same way (parallel_rows), so each thread's rows of h, the gates and c stay in its own core's cache
       // from step to step, and each core streams the whole packed weight from its own L2. Else by panels.
       const bool by_rows = M >= std::size_t(2 * kMR);
-      if (by_rows || panels > 1) {
-        parallel_parts(std::size_t(threads()), [&](std::size_t part, std::size_t parts) {
-          if (by_rows) {
-            const Range r = part_range(M, part, parts, std::size_t(kMR));
-            if (r.hi > r.lo) gemm_packed(r.hi - r.lo, A + r.lo * lda, lda, B, beta, C + r.lo * ldc, ldc, 0, panels);
-          } else {
-            const Range r = part_range(panels, part, parts);
-            if (r.hi > r.lo) gemm_packed(M, A, lda, B, beta, C, ldc, r.lo, r.hi);
-          }
+      if (by_rows) {
+        parallel_ranges(M, kMR, [&](std::size_t lo, std::size_t hi) {
+          gemm_packed(hi - lo, A + lo * lda, lda, B, beta, C + lo * ldc, ldc, 0, panels);
         });
+        return;
+      }
+      if (panels > 1) {
+        parallel_ranges(panels, 1,
+                        [&](std::size_t lo, std::size_t hi) { gemm_packed(M, A, lda, B, beta, C, ldc, lo, hi); });
         return;
       }
     }

@@ -30,8 +30,17 @@ void parallel_parts(std::size_t max_parts, const std::function<void(std::size_t 
 constexpr double kParallelMinFlops = double(1 << 18);
 constexpr double kParallelMinGemmFlops = double(1 << 21);
 
+// fn(lo, hi) over [0, n) cut into one range per thread (part_range, blocks of `align` items), empty ranges
+// skipped: the split itself, for callers that have decided it pays.
+template <class F>
+void parallel_ranges(std::size_t n, std::size_t align, F&& fn);
+
+// Whether a row-wise pass of rows · flops_per_row is worth splitting: more than one row and one thread, and at
+// least kParallelMinFlops of work.
+inline bool worth_splitting(std::size_t rows, double flops_per_row);
+
 // fn(r0, r1) over the rows [0, rows) of a row-wise pass, split into one block of whole rows per thread when
-// rows · flops_per_row reaches kParallelMinFlops (each row is computed by one thread, as on one thread).
+// worth_splitting (each row is computed by one thread, as on one thread); else fn(0, rows).
 template <class F>
 void parallel_rows(std::size_t rows, double flops_per_row, F&& fn);
 
@@ -42,15 +51,23 @@ struct Range {
 Range part_range(std::size_t n, std::size_t part, std::size_t parts, std::size_t align = 1);
 
 template <class F>
+void parallel_ranges(std::size_t n, std::size_t align, F&& fn) {
+  parallel_parts(std::size_t(threads()), [&](std::size_t p, std::size_t parts) {
+    const Range r = part_range(n, p, parts, align);
+    if (r.hi > r.lo) fn(r.lo, r.hi);
+  });
+}
+
+inline bool worth_splitting(std::size_t rows, double flops_per_row) {
+  return rows > 1 && threads() > 1 && double(rows) * flops_per_row >= kParallelMinFlops;
+}
+
+template <class F>
 void parallel_rows(std::size_t rows, double flops_per_row, F&& fn) {
-  if (rows > 1 && threads() > 1 && double(rows) * flops_per_row >= kParallelMinFlops) {
-    parallel_parts(std::size_t(threads()), [&](std::size_t p, std::size_t parts) {
-      const Range r = part_range(rows, p, parts);
-      if (r.hi > r.lo) fn(r.lo, r.hi);
-    });
-  } else {
+  if (worth_splitting(rows, flops_per_row))
+    parallel_ranges(rows, 1, fn);
+  else
     fn(std::size_t(0), rows);
-  }
 }
 
 }  // namespace unroll
